@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # XViT-B/16 on 8 frames takes 4.1-5.2 s with 1 thread and 2.6-3.4 s with 2, so the demo keeps torch's default.)
 TEST_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: all venv demo test export-check nbtest docs-check clean-venv export prepare readme
+.PHONY: all venv demo test test-all export-check nbtest docs-check clean-venv export prepare readme
 
 all: test
 
@@ -37,8 +37,14 @@ export-check: $(STAMP)
 	  echo "xvit/ was out of sync with nbs/: nbdev_export has now rewritten it; commit the notebooks and xvit/ together."; exit 1; \
 	fi; rm -rf $$tmp; echo "export-check: xvit/ matches nbs/"
 
+# nbdev_test runs every notebook (cells flagged slow or gpu are skipped; `make test-all` runs slow ones too)
 nbtest: $(STAMP)
-	$(TEST_THREADS) $(BIN)/nbdev_test --n_workers 2 --timing
+	@set -o pipefail; $(TEST_THREADS) $(BIN)/nbdev_test --n_workers 2 --timing $(NBTEST_FLAGS) 2>&1 | tee .nbtest.log; rc=$$?; \
+	failed=$$(grep -cE '^\s+\S+\.ipynb$$' .nbtest.log); passed=$$(( $$(ls nbs/*.ipynb | wc -l) - failed )); rm -f .nbtest.log; \
+	echo "notebooks: $$passed passed, $$failed failed"; exit $$rc
+
+test-all: NBTEST_FLAGS = --flags slow
+test-all: test
 
 # The docs build up to quarto. nbdev_proc_nbs tries to install quarto when it is missing,
 # which needs a download: give it a no-op quarto on PATH for this one command.
