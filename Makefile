@@ -27,8 +27,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/xvit demo
 
-test: $(STAMP) export-check nbtest docs-check
-	@echo "make test: all checks passed"
+test: $(STAMP) export-check docs-check nbtest
 
 # xvit/ must be exactly what nbdev exports from nbs/ (it is never edited by hand)
 export-check: $(STAMP)
