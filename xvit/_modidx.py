@@ -79,7 +79,6 @@ d = { 'settings': { 'branch': 'main',
                             'xvit.model.XViT.no_weight_decay': ('model.html#xvit.no_weight_decay', 'xvit/model.py'),
                             'xvit.model._cfg': ('model.html#_cfg', 'xvit/model.py'),
                             'xvit.model._create_xvit': ('model.html#_create_xvit', 'xvit/model.py'),
-                            'xvit.model.backbone_frames_seen': ('model.html#backbone_frames_seen', 'xvit/model.py'),
                             'xvit.model.inflate_from_vit': ('model.html#inflate_from_vit', 'xvit/model.py'),
                             'xvit.model.xvit_base_patch16_224': ('model.html#xvit_base_patch16_224', 'xvit/model.py'),
                             'xvit.model.xvit_small_patch16_224': ('model.html#xvit_small_patch16_224', 'xvit/model.py')}}}
