@@ -30,28 +30,32 @@ def sample_video(name: str = 'bikes') -> Path:
     return path
 
 # %% ../nbs/00_core.ipynb #d3bf9701
-def read_video(path, indices=None) -> torch.Tensor:
-    "Decode `path` with PyAV into uint8 RGB frames (T, H, W, 3); `indices` picks frames (clamped to the last one), None keeps all."
+def read_video(path, indices=None, threads: bool = True) -> torch.Tensor:
+    "Decode `path` with PyAV into uint8 RGB frames (T, H, W, 3); `indices` picks frames (clamped to the last one), None keeps all; `threads`: FFmpeg's multi-threaded decoding."
     import av
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"video not found: {path}")
     wanted = None if indices is None else [int(i) for i in indices]
     if wanted is not None and (not wanted or min(wanted) < 0): raise ValueError(f"frame indices must be non-negative and non-empty, got {indices!r}")
     last = None if wanted is None else max(wanted)
-    frames = []
+    keep = None if wanted is None else set(wanted)
+    got, count, latest = {}, 0, None
+    rgb = lambda f: torch.from_numpy(f.to_ndarray(format='rgb24'))
     try:
         with av.open(str(path)) as container:
             if not container.streams.video: raise ValueError(f"{path} has no video stream")
             stream = container.streams.video[0]
-            stream.thread_type = 'AUTO'
+            if threads: stream.thread_type = 'AUTO'
             for i, frame in enumerate(container.decode(stream)):
-                frames.append(torch.from_numpy(frame.to_ndarray(format='rgb24')))
+                count, latest = i + 1, frame
+                if keep is None or i in keep: got[i] = rgb(frame)     # only wanted frames pay for the RGB conversion
                 if last is not None and i >= last: break
+            if count and count - 1 not in got: got[count - 1] = rgb(latest)   # for clamping past the end
     except av.FFmpegError as e:
         raise ValueError(f"cannot decode {path}: {e}. Is it a complete, valid video file?") from e
-    if not frames: raise ValueError(f"{path} contains no decodable video frames")
-    if wanted is None: return torch.stack(frames)
-    return torch.stack([frames[min(i, len(frames) - 1)] for i in wanted])
+    if not count: raise ValueError(f"{path} contains no decodable video frames")
+    if wanted is None: return torch.stack([got[i] for i in range(count)])
+    return torch.stack([got[min(i, count - 1)] for i in wanted])
 
 # %% ../nbs/00_core.ipynb #76a57cd0
 def frames_to_clip(frames: torch.Tensor, size: int = 224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> torch.Tensor:
