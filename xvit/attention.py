@@ -14,8 +14,8 @@ from timm.layers import DropPath
 
 # %% auto #0
 __all__ = ['ATTENTIONS', 'set_fused', 'fused', 'attend', 'Attention', 'SpatialAttention', 'JointSpaceTimeAttention',
-           'DividedSpaceTimeAttention', 'mix_offsets', 'temporal_mix', 'XViTAttention', 'frames_seen', 'Mlp', 'Block',
-           'TemporalHead', 'MeanHead']
+           'DividedSpaceTimeAttention', 'mix_offsets', 'temporal_mix', 'temporal_mix_', 'XViTAttention', 'frames_seen',
+           'Mlp', 'Block', 'TemporalHead', 'MeanHead']
 
 # %% ../nbs/01_attention.ipynb #396e2ec3
 _FUSED = True
@@ -127,6 +127,22 @@ def temporal_mix(x: torch.Tensor, shift_div: int = 8, window: int = 1, num_segme
     out[..., rest:] = x[..., rest:]
     return out.reshape(B, T, N, C)
 
+# %% ../nbs/01_attention.ipynb #8a4370c0
+def temporal_mix_(x: torch.Tensor, shift_div: int = 8, window: int = 1, num_segments: int | None = None) -> torch.Tensor:
+    "In-place `temporal_mix` of (B, T, ..., C): only the borrowed channel blocks move; returns `x`."
+    B, T, C = x.shape[0], x.shape[1], x.shape[-1]
+    S = num_segments or T
+    if T % S: raise ValueError(f"the clip has {T} frames, which is not a multiple of the segment length {S} (XVIT.NUM_SEGMENTS)")
+    fold, offsets = C // shift_div, mix_offsets(window)
+    if fold * len(offsets) > C: raise ValueError(f"shift_div={shift_div} with window={window} borrows more than all {C} channels")
+    y = x.view(B * T // S, S, *x.shape[2:])
+    for j, o in enumerate(offsets):
+        blk = y[..., j * fold:(j + 1) * fold]
+        if abs(o) >= S: blk.zero_(); continue
+        if o > 0: blk[:, :S - o] = blk[:, o:].clone(); blk[:, S - o:] = 0
+        else:     blk[:, -o:] = blk[:, :S + o].clone(); blk[:, :-o] = 0
+    return x
+
 # %% ../nbs/01_attention.ipynb #06abc7a1
 class XViTAttention(Attention):
     "Space-time mixing attention: queries from frame t, keys/values mixed from frames t-window..t+window (official XViT)."
@@ -137,14 +153,14 @@ class XViTAttention(Attention):
 
     def forward(self, x):
         if x.ndim != 4: raise ValueError(f"expected (B, T, N, C), got {tuple(x.shape)}")
-        q, k, v = self.qkv(x).chunk(3, dim=-1)
-        mix = lambda t: temporal_mix(t, self.shift_div, self.window, self.num_segments)
-        km, vm = mix(k), mix(v)
+        B, T, N, C = x.shape
+        qkv = self.qkv(x).view(B, T, N, 3, C)
         if self.summary:
-            T = x.shape[1]
-            # one summary key/value per frame (spatial mean of the patch tokens), seen by every frame
-            ks, vs = (rearrange(t[:, :, 1:].mean(2), 'b u c -> b 1 u c').expand(-1, T, -1, -1) for t in (k, v))
-            km, vm = torch.cat([km, ks], 2), torch.cat([vm, vs], 2)
+            # one summary key/value per frame (spatial mean of the patch tokens, before mixing), seen by every frame
+            ks, vs = (rearrange(qkv[:, :, 1:, i].mean(2), 'b u c -> b 1 u c').expand(-1, T, -1, -1) for i in (1, 2))
+        temporal_mix_(qkv[:, :, :, 1:], self.shift_div, self.window, self.num_segments)   # keys and values, in place
+        q, km, vm = qkv.unbind(3)
+        if self.summary: km, vm = torch.cat([km, ks], 2), torch.cat([vm, vs], 2)
         return self.proj_drop(self.proj(self.attend(q, km, vm)))
 
 # %% ../nbs/01_attention.ipynb #4619c038
