@@ -108,14 +108,18 @@ def mix_offsets(window: int = 1) -> list:
     "Frame offsets of the borrowed channel blocks, in channel order: +1, -1, +2, -2, ..."
     return [o for w in range(1, window + 1) for o in (w, -w)]
 
+def _mix_plan(T: int, C: int, shift_div: int, window: int, num_segments: int | None) -> tuple:
+    "(segment length, channels per borrowed block, frame offsets), checked against the clip's T frames and C channels."
+    S = num_segments or T
+    if T % S: raise ValueError(f"the clip has {T} frames, which is not a multiple of the segment length {S} (XVIT.NUM_SEGMENTS)")
+    fold, offsets = C // shift_div, mix_offsets(window)
+    if fold * len(offsets) > C: raise ValueError(f"shift_div={shift_div} with window={window} borrows more than all {C} channels")
+    return S, fold, offsets
+
 def temporal_mix(x: torch.Tensor, shift_div: int = 8, window: int = 1, num_segments: int | None = None) -> torch.Tensor:
     "Space-time mixing of (B, T, N, C): channel block j of frame t comes from frame t + mix_offsets(window)[j], zeros past a segment's ends."
     B, T, N, C = x.shape
-    S = num_segments or T
-    if T % S: raise ValueError(f"the clip has {T} frames, which is not a multiple of the segment length {S} (XVIT.NUM_SEGMENTS)")
-    fold = C // shift_div
-    offsets = mix_offsets(window)
-    if fold * len(offsets) > C: raise ValueError(f"shift_div={shift_div} with window={window} borrows more than all {C} channels")
+    S, fold, offsets = _mix_plan(T, C, shift_div, window, num_segments)
     x = x.reshape(B * T // S, S, N, C)
     out = torch.zeros_like(x)
     for j, o in enumerate(offsets):
@@ -131,10 +135,7 @@ def temporal_mix(x: torch.Tensor, shift_div: int = 8, window: int = 1, num_segme
 def temporal_mix_(x: torch.Tensor, shift_div: int = 8, window: int = 1, num_segments: int | None = None) -> torch.Tensor:
     "In-place `temporal_mix` of (B, T, ..., C): only the borrowed channel blocks move; returns `x`."
     B, T, C = x.shape[0], x.shape[1], x.shape[-1]
-    S = num_segments or T
-    if T % S: raise ValueError(f"the clip has {T} frames, which is not a multiple of the segment length {S} (XVIT.NUM_SEGMENTS)")
-    fold, offsets = C // shift_div, mix_offsets(window)
-    if fold * len(offsets) > C: raise ValueError(f"shift_div={shift_div} with window={window} borrows more than all {C} channels")
+    S, fold, offsets = _mix_plan(T, C, shift_div, window, num_segments)
     y = x.view(B * T // S, S, *x.shape[2:])
     for j, o in enumerate(offsets):
         blk = y[..., j * fold:(j + 1) * fold]
