@@ -94,14 +94,17 @@ class DividedSpaceTimeAttention(Attention):
         nn.init.zeros_(self.temporal_fc.weight); nn.init.zeros_(self.temporal_fc.bias)
         self.temporal_attn_probs = None
 
-    def forward(self, x):
-        if x.ndim != 4: raise ValueError(f"expected (B, T, N, C), got {tuple(x.shape)}")
+    def temporal_step(self, x):
+        "The first step alone: each location attends over the frames, added back to the input (B, T, N, C)."
         xt = rearrange(x, 'b t n c -> b n t c')
         q, k, v = self.temporal_qkv(xt).chunk(3, dim=-1)
         yt = self.attend(q, k, v)
         self.temporal_attn_probs = self.attn_probs
-        x = x + rearrange(self.temporal_fc(self.temporal_proj(yt)), 'b n t c -> b t n c')
-        return super().forward(x)
+        return x + rearrange(self.temporal_fc(self.temporal_proj(yt)), 'b n t c -> b t n c')
+
+    def forward(self, x):
+        if x.ndim != 4: raise ValueError(f"expected (B, T, N, C), got {tuple(x.shape)}")
+        return super().forward(self.temporal_step(x))
 
 # %% ../nbs/01_attention.ipynb #1c277929
 def mix_offsets(window: int = 1) -> list:
