@@ -59,6 +59,7 @@ export: $(STAMP)
 readme: $(STAMP)
 	@if command -v quarto >/dev/null; then $(BIN)/nbdev_readme; else \
 	  cd nbs && ../$(BIN)/jupyter nbconvert --to markdown --execute index.ipynb --output-dir .. --output README >/dev/null && echo "README.md written from nbs/index.ipynb"; fi
+	@sed -i 's#](figures/#](nbs/figures/#g' README.md   # figures live next to the notebooks
 
 prepare: $(STAMP)
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(MAKE) readme

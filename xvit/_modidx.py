@@ -242,4 +242,5 @@ d = { 'settings': { 'branch': 'main',
                                 'xvit.visualise.rollout': ('visualise.html#rollout', 'xvit/visualise.py'),
                                 'xvit.visualise.save_animation': ('visualise.html#save_animation', 'xvit/visualise.py'),
                                 'xvit.visualise.token_attention': ('visualise.html#token_attention', 'xvit/visualise.py'),
+                                'xvit.visualise.video_tokens': ('visualise.html#video_tokens', 'xvit/visualise.py'),
                                 'xvit.visualise.write_figures': ('visualise.html#write_figures', 'xvit/visualise.py')}}}
