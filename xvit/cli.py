@@ -15,6 +15,8 @@ from .model import XViT
 from .convert import from_official, load_xvit, save_xvit
 from .prepare import resize_tree, pack
 from .visualise import write_figures
+from .config import load_cfg
+from .evaluate import run
 from .bench import BENCH_VARIANTS, flops_rows, model_benchmark, write_csv
 
 # %% auto #0
@@ -124,6 +126,9 @@ def main(argv=None):
     b.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'], default='float32', help='autocast precision')
     b.add_argument('--compile', action='store_true', help='torch.compile the models')
     b.add_argument('--out', default='bench.csv')
+    u = sub.add_parser('run', help='train and/or test as the official run_net does: an official config plus KEY VALUE overrides')
+    u.add_argument('--cfg', required=True, help='official YAML config, e.g. configs/Kinetics/xvit_B16_16x16_k600.yaml')
+    u.add_argument('opts', nargs=argparse.REMAINDER, help='KEY VALUE pairs with official key names, e.g. TRAIN.ENABLE False')
     v = sub.add_parser('visualise', help='attention maps, rollout, temporal head, Figure 1 and an animation of an XViT on a video')
     v.add_argument('video', help=f'video file, or the name of a sample video ({", ".join(SAMPLE_VIDEOS)})')
     v.add_argument('--checkpoint', help='official (.pyth) or converted XViT checkpoint (default: random XViT-B/16 weights)')
@@ -149,6 +154,8 @@ def main(argv=None):
             if bad: parser.error(f"unknown variants {bad}; choose from {BENCH_VARIANTS}")
             bench(args.flops_only, args.device, _ints(args.frames), _ints(args.train_frames), variants, args.batch, args.rounds,
                   args.dtype, args.compile, args.out)
+        elif args.command == 'run':
+            run(load_cfg(args.cfg, args.opts))
         elif args.command == 'visualise':
             import matplotlib
             matplotlib.use('Agg')          # files only, no window
@@ -159,7 +166,11 @@ def main(argv=None):
             s = pack(args.annotations, args.out_dir, args.dataset, args.split, args.root, args.workers, args.quality,
                      args.sep, args.list_sep, args.fps_file)
             return 1 if s['failed'] else 0
-    except (FileNotFoundError, ValueError, NotImplementedError) as e:
+    except (FileNotFoundError, ValueError, KeyError, NotImplementedError) as e:
         print(f"xvit {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0
+
+# %% ../nbs/10_cli.ipynb #2a972076
+#| eval: false
+if __name__ == '__main__': sys.exit(main())   # `python -m xvit.cli`, as torchrun starts it

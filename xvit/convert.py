@@ -46,7 +46,10 @@ OFFICIAL_BACKBONES = {  # the timm ViTs that XVIT.BASE_MODEL names in the offici
     **{n: dict(patch_size=16, embed_dim=768, depth=12, num_heads=12) for n in ('vit_base_patch16_224', 'vit_base_patch16_224_in21k', 'vit_base_patch16_384')},
     **{n: dict(patch_size=32, embed_dim=768, depth=12, num_heads=12) for n in ('vit_base_patch32_224_in21k', 'vit_base_patch32_384')},
     'vit_large_patch16_224_in21k': dict(patch_size=16, embed_dim=1024, depth=24, num_heads=16),
-    'vit_large_patch32_224_in21k': dict(patch_size=32, embed_dim=1024, depth=24, num_heads=16)}
+    'vit_large_patch32_224_in21k': dict(patch_size=32, embed_dim=1024, depth=24, num_heads=16),
+    # the official code hands XVIT.BASE_MODEL to timm, so timm's smaller ViTs work there too: handy for quick runs
+    'vit_tiny_patch16_224': dict(patch_size=16, embed_dim=192, depth=12, num_heads=3),
+    'vit_small_patch16_224': dict(patch_size=16, embed_dim=384, depth=12, num_heads=6)}
 ARCH_ALIASES = {'frames': 'num_frames', 'head_mlp': 'head_mlp_dim'}   # names used by the conformance case
 
 # %% ../nbs/02a_convert.ipynb #895564b1
