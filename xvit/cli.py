@@ -166,7 +166,7 @@ def main(argv=None):
             s = pack(args.annotations, args.out_dir, args.dataset, args.split, args.root, args.workers, args.quality,
                      args.sep, args.list_sep, args.fps_file)
             return 1 if s['failed'] else 0
-    except (FileNotFoundError, ValueError, KeyError, NotImplementedError) as e:
+    except (FileNotFoundError, ValueError, KeyError, TypeError, NotImplementedError) as e:
         print(f"xvit {args.command}: error: {e}", file=sys.stderr)
         return 2
     return 0
