@@ -28,6 +28,9 @@ TRAIN:
   CHECKPOINT_EPOCH_RESET: False
   CHECKPOINT_CLEAR_NAME_PATTERN: []
   MIXUP_ALPHA: 0.0
+  MIXED_PRECISION: False          # xvit's (upstream SlowFast's name): autocast in training
+  MIXED_PRECISION_DTYPE: bfloat16 # xvit's: bfloat16, or float16 (with a gradient scaler)
+  GRAD_ACCUM_STEPS: 1             # xvit's: accumulate gradients over this many batches per step
 TEST:
   ENABLE: True
   DATASET: kinetics
@@ -45,6 +48,7 @@ XVIT:
   SHIFT_DIV: 8
   BASE_MODEL: resnet50
   PRETRAIN: True
+  PRETRAINED_PATH: ''             # xvit's: local file of the image ViT to start from (the official code downloads it)
   LOCATIONS_LIST: [9, 10, 11]
   BACKBONE: {DROP_PATH_RATE: 0.0, DROP_ATTN_RATE: 0.0, NORM_LAYER: LN}
 TEMPORAL_HEAD: {HIDDEN_DIM: 768, NUM_ATTENTION_HEADS: 12, NUM_HIDDEN_LAYERS: 1, ATTENTION_PROBS_DROPOUT_PROB: 0.0,
