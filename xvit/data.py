@@ -522,4 +522,4 @@ def build_loader(cfg, mode: str, source: str = 'auto', dataset=None) -> torch.ut
     workers = cfg.DATA_LOADER.NUM_WORKERS
     return torch.utils.data.DataLoader(ds, batch_size=total // local, shuffle=train and sampler is None, sampler=sampler,
                                        num_workers=workers, pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
-                                       drop_last=train, persistent_workers=workers > 0)
+                                       drop_last=train, persistent_workers=workers > 0 and not train)   # train workers restart each epoch: an exact resume needs fresh ones
