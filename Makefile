@@ -11,11 +11,13 @@ STAMP := $(VENV)/.installed
 # XViT-B/16 on 8 frames takes 4.1-5.2 s with 1 thread and 2.6-3.4 s with 2, so the demo keeps torch's default.)
 TEST_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: all venv demo test test-all export-check nbtest docs-check clean-venv export prepare readme
+.PHONY: all venv demo test test-all export-check nbtest docs-check clean-venv export prepare readme gpu-wheels
 
 all: test
 
 $(STAMP): settings.ini setup.py
+	@test -d $(VENV)/lib || { free=$$(df -Pk . | awk 'NR == 2 {print int($$4 / 1048576)}'); [ "$$free" -ge 7 ] || \
+	  echo "warning: $$free GiB free on this disk; .venv takes about 6.5 GiB (torch's CUDA build): free some space if pip stops with 'No space left on device'"; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[dev]"
@@ -66,3 +68,17 @@ prepare: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The workplace's GPU machines hold torch, timm, einops, h5py, pandas and matplotlib but reach no registry:
+# `make gpu-wheels` puts what xvit and its notebook tests need beyond that (Python 3.12 wheels, the versions
+# tested here) in .whl/, which a GPU run carries and installs with
+#   pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH
+GPU_WHEELS := av nbdev execnb fastcore fastgit ghapi asttokens astunparse watchdog ipython ipython_pygments_lexers jedi parso \
+  matplotlib-inline pexpect ptyprocess prompt_toolkit wcwidth stack-data executing pure_eval traitlets comm ipywidgets \
+  jupyterlab_widgets widgetsnbextension scikit-video
+gpu-wheels: $(STAMP)
+	@$(BIN)/pip freeze | python3 -c "import sys, re; want = {re.sub('[-_.]+', '-', w).lower() for w in sys.argv[1:]}; \
+	  print('\n'.join(l.strip() for l in sys.stdin if re.sub('[-_.]+', '-', l.split('==')[0]).lower() in want))" $(GPU_WHEELS) > .gpu-wheels.txt
+	$(BIN)/pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl -r .gpu-wheels.txt
+	@rm -f .gpu-wheels.txt; du -sh .whl
