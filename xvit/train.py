@@ -403,7 +403,10 @@ def step_benchmark(cfg: CfgNode, rounds: int = 2) -> dict:
     x, y = x.to(device), torch.as_tensor(y).to(device)
     def model_only():
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None): loss = criterion(model(x), y)
-        loss.backward(); optimizer.step(); optimizer.zero_grad(set_to_none=True); _sync(device)
+        (scaler.scale(loss) if scaler else loss).backward()
+        if scaler: scaler.step(optimizer); scaler.update()           # fp16 steps as the loop does
+        else: optimizer.step()
+        optimizer.zero_grad(set_to_none=True); _sync(device)
     model_only()                                                     # warm-up
     real, alone = [], []
     for r in range(rounds):
