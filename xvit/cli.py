@@ -92,10 +92,14 @@ def bench(flops_only: bool, device: str, frames, train_frames, variants, batch: 
         rows = flops_rows(variants, frames, arch)
         for r in rows: print(f"{r['variant']:10s} T={r['frames']:3d}  analytic {r['analytic_gmac']:9.1f}  measured {r['measured_gmac']:9.1f} GMACs/clip")
     else:
-        rows = model_benchmark(variants, frames, batch, rounds, train_frames, device, getattr(torch, dtype), compile, arch=arch)
-        for r in rows: r['model'] = model
-        for r in rows: print(f"{r['variant']:10s} T={r['frames']:3d} {r['mode']:10s} {r['clips_per_s']:8.2f} clips/s  "
-                             f"{r.get('ratio_to_spatial', float('nan')):6.3f}x spatial  {r['memory_gib']:6.2f} GiB  kernel {r['kernel']}")
+        rows = []
+        for T in frames:                       # one clip length at a time, each written at once: an interrupted run keeps what it measured
+            new = model_benchmark(variants, (T,), batch, rounds, (T,) if T in train_frames else (), device, getattr(torch, dtype), compile, arch=arch)
+            for r in new:
+                r['model'] = model
+                print(f"{r['variant']:10s} T={r['frames']:3d} {r['mode']:10s} {r['clips_per_s']:8.2f} clips/s  "
+                      f"{r.get('ratio_to_spatial', float('nan')):6.3f}x spatial  {r['memory_gib']:6.2f} GiB  kernel {r['kernel']}")
+            rows += new; write_csv(rows, out)
     print(f"wrote {write_csv(rows, out)}")
     return rows
 
