@@ -72,13 +72,15 @@ def convert(src, dst, **arch) -> Path:
     return save_xvit(model, dst)
 
 # %% ../nbs/10_cli.ipynb #1b2ec604
-def _ints(s) -> tuple:
-    "Integers from '4,8', ['4', '8'] or ['4,8']."
-    return tuple(int(x) for part in ([s] if isinstance(s, str) else s) for x in part.split(',') if x.strip())
+def _items(s) -> list:
+    "The items of '4,8', ['4', '8'] or ['4,8']: command-line lists, comma- or space-separated."
+    return [x.strip() for part in ([s] if isinstance(s, str) else s) for x in part.split(',') if x.strip()]
+
+def _ints(s) -> tuple: return tuple(int(x) for x in _items(s))
 
 def _names(s, allowed) -> list:
     "Names from 'a,b', ['a', 'b'] or ['all'], each checked against `allowed`."
-    names = [x.strip() for part in ([s] if isinstance(s, str) else s) for x in part.split(',') if x.strip()]
+    names = _items(s)
     if names == ['all']: return list(allowed)
     bad = [x for x in names if x not in allowed]
     if bad: raise ValueError(f"unknown variants {bad}; choose from {', '.join(allowed)} or all")
@@ -135,7 +137,7 @@ def main(argv=None):
     b = sub.add_parser('bench', help='FLOPs, memory and speed of the attention variants on this machine, as CSV')
     b.add_argument('--flops-only', action='store_true', help='count FLOPs only (no arithmetic runs)')
     b.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    b.add_argument('--frames', nargs='+', default=['4,8,16'], help='clip lengths, e.g. 4 8 16')
+    b.add_argument('--frames', nargs='+', help='clip lengths, e.g. 4 8 16 (default: 4 8 16; with --report 4 8 16 32 64 96)')
     b.add_argument('--train-frames', nargs='+', default=['4,8'], help='clip lengths at which to time training steps too')
     b.add_argument('--variants', nargs='+', default=['all'], help='all, or some of: ' + ' '.join(BENCH_VARIANTS))
     b.add_argument('--model', choices=list(BENCH_MODELS), default='base', help='base: ViT-B/16 (default); tiny: ViT-Ti/16, for a quick CPU run')
@@ -171,9 +173,8 @@ def main(argv=None):
             variants = _names(args.variants, BENCH_VARIANTS)
             if args.report:
                 if not args.device.startswith('cuda'): raise ValueError("--report measures a GPU: it needs --device cuda and a CUDA GPU")
-                gpu_report(args.report, args.device, _ints(args.frames) if args.frames != ['4,8,16'] else (4, 8, 16, 32, 64, 96),
-                           variants=variants, arch=BENCH_MODELS[args.model])
-            else: bench(args.flops_only, args.device, _ints(args.frames), _ints(args.train_frames), variants, args.batch, args.rounds,
+                gpu_report(args.report, args.device, _ints(args.frames or '4,8,16,32,64,96'), variants=variants, arch=BENCH_MODELS[args.model])
+            else: bench(args.flops_only, args.device, _ints(args.frames or '4,8,16'), _ints(args.train_frames), variants, args.batch, args.rounds,
                         args.dtype, args.compile, args.out, args.model)
         elif args.command == 'run':
             run(load_cfg(args.cfg, args.opts))
