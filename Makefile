@@ -64,6 +64,8 @@ readme: $(STAMP)
 	@if command -v quarto >/dev/null; then $(BIN)/nbdev_readme; else \
 	  cd nbs && ../$(BIN)/jupyter nbconvert --to markdown --execute index.ipynb --output-dir .. --output README >/dev/null && echo "README.md written from nbs/index.ipynb"; fi
 	@sed -i 's#](figures/#](nbs/figures/#g' README.md   # figures live next to the notebooks
+	@$(BIN)/python -c "import re, pathlib; p = pathlib.Path('README.md'); \
+	  p.write_text(re.sub(r'\x60\x60\x60python\n#\| echo: false\n.*?\x60\x60\x60\n+', '', p.read_text(), flags=re.S))"   # nbconvert ignores '#| echo: false'
 
 prepare: $(STAMP)
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(MAKE) readme

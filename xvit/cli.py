@@ -168,7 +168,7 @@ def main(argv=None):
     z.add_argument('--workers', type=int, help='zoo: DATA_LOADER.NUM_WORKERS (default: the config\'s)')
     z.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'], default='float32', help='zoo: autocast precision')
     z.add_argument('--seeds', type=int, default=3, help='miniature: seeds 0..N-1 (default 3)')
-    z.add_argument('--steps', type=int, default=MINI_STEPS, help=f'miniature: training steps per run (default {MINI_STEPS})')
+    z.add_argument('--steps', type=int, help=f'miniature: training steps per run (default: {", ".join(f"{k} {v}" for k, v in MINI_STEPS.items())})')
     z.add_argument('--skip-zoo', action='store_true'); z.add_argument('--skip-miniature', action='store_true')
     args = parser.parse_args(argv)
     try:
@@ -203,6 +203,7 @@ def main(argv=None):
                 else: print("zoo: skipped (no --k600-dir, --ssv2-dir or --checkpoints; nbs/08_reproduce.ipynb says what to download)")
             if not args.skip_miniature:
                 if args.seeds < 1: raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+                if args.steps is not None and args.steps < 1: raise ValueError(f"--steps must be at least 1, got {args.steps}")
                 reproduce_offline(out/'miniature', tuple(range(args.seeds)), args.steps)
         elif args.command == 'visualise':
             import matplotlib

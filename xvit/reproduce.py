@@ -223,7 +223,7 @@ def validation_clips(task: str, n: int = 600, seed: int = 1) -> tuple:
 MINI_ARCH = dict(img_size=16, patch_size=4, embed_dim=64, depth=4, num_heads=4, mlp_ratio=4.0, num_frames=8, temporal_embed_frames=8,
                  num_segments=8, shift_div=4, head='mean', head_heads=4, drop_rate=0.0)
 MINI_VARIANTS = ('spatial', 'joint', 'divided', 'xvit', 'spatial+head')
-MINI_STEPS = 200                     # on colour change every temporal model leaves chance by step 100 (see the curves)
+MINI_STEPS = {'scene colour': 100, 'colour change': 300}   # training steps per run, the same for every variant of a task
 
 def mini_model(variant: str, num_classes: int, seed: int = 0, embed_std: float = 0.5) -> XViT:
     "One of `MINI_VARIANTS` at the miniature size, initialised for training from scratch (see above), reproducibly from `seed`."
@@ -238,9 +238,10 @@ def mini_model(variant: str, num_classes: int, seed: int = 0, embed_std: float =
     return model
 
 # %% ../nbs/08_reproduce.ipynb #413f75a8
-def train_mini(task: str, variant: str, seed: int = 0, steps: int = MINI_STEPS, batch: int = 32, lr: float = 2e-3, warmup: int = 30,
+def train_mini(task: str, variant: str, seed: int = 0, steps: int | None = None, batch: int = 32, lr: float = 2e-3, warmup: int = 30,
                eval_every: int = 50, val_clips: int = 600) -> tuple:
     "Train `mini_model(variant)` on `task` from scratch; (result row, learning curve rows)."
+    steps = steps or MINI_STEPS[task]
     if steps < 1 or batch < 1: raise ValueError(f"steps and batch must be at least 1, got {steps} and {batch}")
     model = mini_model(variant, TASKS[task], seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
@@ -283,27 +284,28 @@ def _typed(r: dict) -> dict:
     ints, floats = ('seed', 'steps', 'step', 'threads'), ('val_acc', 'chance', 's_per_step', 'gflops', 'train_loss')
     return {k: int(v) if k in ints else float(v) if k in floats else v for k, v in r.items()}
 
-def miniature(out='miniature_results', seeds=(0, 1, 2), tasks=tuple(TASKS), variants=MINI_VARIANTS, steps: int = MINI_STEPS,
+def miniature(out='miniature_results', seeds=(0, 1, 2), tasks=tuple(TASKS), variants=MINI_VARIANTS, steps: int | None = None,
               threads: int | None = 1, progress: bool = True) -> tuple:
-    "Train every variant on every task for every seed (resuming from `out`); (run rows, curve rows) of those runs."
+    "Train every variant on every task for every seed (resuming from `out`); (run rows, curve rows) of those runs. `steps`: per run (default `MINI_STEPS` of the task)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rows = [_typed(r) for r in _read_rows(out/'miniature.csv')]
     done = {_run_id(r) for r in rows}
     curves = [_typed(c) for c in _read_rows(out/'miniature_curves.csv') if _run_id(c) in done]   # drops a curve whose run did not finish
-    todo = [(t, v, s) for s in seeds for t in tasks for v in variants if (t, v, s, steps) not in done]
+    budget = {t: steps or MINI_STEPS[t] for t in tasks}
+    todo = [(t, v, s) for s in seeds for t in tasks for v in variants if (t, v, s, budget[t]) not in done]
     old_threads = torch.get_num_threads()
     if threads: torch.set_num_threads(threads)
     try:
         bar = tqdm(todo, desc='miniature runs', unit='run', disable=not progress, dynamic_ncols=True)
         for task, variant, seed in bar:
             bar.set_postfix_str(f"{task} / {variant} / seed {seed}")
-            row, curve = train_mini(task, variant, seed, steps)
+            row, curve = train_mini(task, variant, seed, budget[task])
             row['gflops'] = round(mini_gflops(variant), 5)
-            curves += [{**c, 'steps': steps} for c in curve]
+            curves += [{**c, 'steps': budget[task]} for c in curve]
             write_csv(curves, out/'miniature_curves.csv')       # curves first: a row in miniature.csv means its curve is saved
             rows.append(row); write_csv(rows, out/'miniature.csv')
     finally: torch.set_num_threads(old_threads)
-    want = {(t, v, s, steps) for s in seeds for t in tasks for v in variants}
+    want = {(t, v, s, budget[t]) for s in seeds for t in tasks for v in variants}
     return [r for r in rows if _run_id(r) in want], [c for c in curves if _run_id(c) in want]
 
 # %% ../nbs/08_reproduce.ipynb #dc4b4d51
@@ -316,10 +318,10 @@ def final_loss(curves: list, task: str, variant: str) -> list:
     return [v for _, v in last.values()]
 
 def mini_summary(rows: list, curves: list = ()) -> list:
-    "One row per variant: GFLOPs per clip, time per step relative to spatial-only, accuracy (mean, std, seeds) per task, final loss per task."
+    "One row per variant: GFLOPs per clip, median time per step relative to spatial-only, accuracy (mean, std, seeds) per task, final loss per task."
     rows = [{**r, 'val_acc': float(r['val_acc']), 's_per_step': float(r['s_per_step']), 'gflops': float(r['gflops'])} for r in rows]
     variants = [v for v in MINI_VARIANTS if any(r['variant'] == v for r in rows)]
-    step = {v: np.mean([r['s_per_step'] for r in rows if r['variant'] == v]) for v in variants}
+    step = {v: np.median([r['s_per_step'] for r in rows if r['variant'] == v]) for v in variants}   # median: robust to a run slowed by other work
     out = []
     for v in variants:
         mine = [r for r in rows if r['variant'] == v]
@@ -374,7 +376,7 @@ def plot_miniature(rows: list, curves: list):
     return fig
 
 # %% ../nbs/08_reproduce.ipynb #8e16e744
-def reproduce_offline(out='miniature_results', seeds=(0, 1, 2), steps: int = MINI_STEPS, progress: bool = True, report=print) -> tuple:
+def reproduce_offline(out='miniature_results', seeds=(0, 1, 2), steps: int | None = None, progress: bool = True, report=print) -> tuple:
     "The miniature experiment (resumable), its table printed and its figure written to `out`/miniature.png; (rows, curves)."
     out = Path(out)
     rows, curves = miniature(out, seeds, steps=steps, progress=progress)
