@@ -343,7 +343,7 @@ def mini_table(rows: list, curves: list = ()) -> str:
     lines = [f"| variant | MFLOPs / clip | time / step vs spatial | {head} |" + (f" {temporal}: loss (chance {math.log(2):.3f}) |" if loss else ''),
              '|---|---|---|' + '---|' * (len(TASKS) + loss)]
     for s in summary:
-        accs = ' | '.join(f"{s[t][0]:.1f} ± {s[t][1]:.1f}" if s[t] else '-' for t in TASKS)
+        accs = ' | '.join((f"{s[t][0]:.1f} ± {s[t][1]:.1f}" if s[t][2] > 1 else f"{s[t][0]:.1f}") if s[t] else '-' for t in TASKS)
         extra = (f" {s[temporal + ' loss']:.3f} |" if s[temporal + ' loss'] is not None else ' - |') if loss else ''
         lines.append(f"| {s['variant']} | {1000 * s['gflops']:.1f} | {s['time_ratio']:.2f}x | {accs} |{extra}")
     return '\n'.join(lines) + (f"\n\nValidation accuracy (%), mean ± standard deviation over {seeds} seeds." if seeds > 1 else
