@@ -123,20 +123,21 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     ckpts, out = zoo_checkpoints(checkpoints), Path(out)
     done = {r['row']: r for r in _read_rows(out/'zoo.csv')}
-    kind = torch.device(device).type
+    kind, precision = torch.device(device).type, str(dtype).removeprefix('torch.') if dtype else 'float32'
     for entry in ZOO:
         name = entry['name']
+        data_dir = k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir
         if name in done:
-            ours = (str(ckpts.get(name, done[name]['checkpoint'])), str(dtype).removeprefix('torch.') if dtype else 'float32')
+            ours = (str(ckpts.get(name, done[name]['checkpoint'])), precision)
             if (done[name]['checkpoint'], done[name]['dtype']) != ours:
                 raise ValueError(f"{out/'zoo.csv'} holds {name} for {done[name]['checkpoint']} in {done[name]['dtype']}, not {ours[0]} "
                                  f"in {ours[1]}: give another output folder, or delete that row to evaluate it again")
             continue
-        missing = data_ready(entry['dataset'], k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir)
+        missing = data_ready(entry['dataset'], data_dir)
         if missing: report(f"{name}: skipped, {missing}"); continue
         if name not in ckpts: report(f"{name}: skipped, no checkpoint given (--checkpoints K600 SSV2)"); continue
         if not ckpts[name].exists(): raise FileNotFoundError(f"{name}: checkpoint {ckpts[name]} not found")
-        cfg = zoo_cfg(entry, k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir, ckpts[name], out/_slug(name),
+        cfg = zoo_cfg(entry, data_dir, ckpts[name], out/_slug(name),
                       device, batch_size, workers, configs, opts)
         model = load_xvit(ckpts[name], **arch)
         if model.num_classes != cfg.MODEL.NUM_CLASSES:
@@ -153,7 +154,7 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
                           top1=round(res['top1'], 2), top5=round(res['top5'], 2), official_top1=entry['top1'], official_top5=entry['top5'],
                           diff_top1=round(res['top1'] - entry['top1'], 2), diff_top5=round(res['top5'] - entry['top5'], 2),
                           ms_per_clip=round(1000 * per_clip, 3), eval_s_per_video=round(wall / res['videos'], 4),
-                          dtype=str(dtype).removeprefix('torch.') if dtype else 'float32', checkpoint=str(ckpts[name]), **device_meta(device))
+                          dtype=precision, checkpoint=str(ckpts[name]), **device_meta(device))
         if is_main(): write_csv([done[e['name']] for e in ZOO if e['name'] in done], out/'zoo.csv')
     return [done[e['name']] for e in ZOO if e['name'] in done]
 
