@@ -217,10 +217,12 @@ class TemporalHead(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.fc1, self.act, self.drop, self.fc2 = nn.Linear(dim, mlp_dim), nn.GELU(), nn.Dropout(head_drop), nn.Linear(mlp_dim, num_classes)
 
-    def forward(self, x):
+    def forward(self, x, pre_logits: bool = False):
+        "(B, T, C) -> (B, num_classes); `pre_logits`: the input of the final linear layer instead."
         if x.ndim != 3: raise ValueError(f"expected per-frame features (B, T, C), got {tuple(x.shape)}")
         x = self.blocks(torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1))
-        return self.fc2(self.drop(self.act(self.fc1(self.norm(x[:, 0])))))
+        x = self.drop(self.act(self.fc1(self.norm(x[:, 0]))))
+        return x if pre_logits else self.fc2(x)
 
 # %% ../nbs/01_attention.ipynb #e5be7ee7
 class MeanHead(nn.Module):
@@ -228,4 +230,4 @@ class MeanHead(nn.Module):
     def __init__(self, dim: int, num_classes: int):
         super().__init__()
         self.fc = nn.Linear(dim, num_classes)
-    def forward(self, x): return self.fc(x.mean(1))
+    def forward(self, x, pre_logits: bool = False): return x.mean(1) if pre_logits else self.fc(x.mean(1))

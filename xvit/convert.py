@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_convert.ipynb #6daa29ea
 from __future__ import annotations
-import json, re
+import json, os, re, tempfile
 from pathlib import Path
 
 import torch
@@ -12,28 +12,12 @@ import torch.nn.functional as F
 import yaml
 
 from .core import load_checkpoint
-from .model import XViT
+from .core import read_class_names
+from .model import XViT, official_to_xvit, resize_official_pos_embed, checkpoint_filter_fn
 
 # %% auto #0
-__all__ = ['OFFICIAL_DEFAULTS', 'OFFICIAL_BACKBONES', 'ARCH_ALIASES', 'official_to_xvit', 'arch_from_cfg', 'official_arch',
-           'CheckpointMismatch', 'load_strict', 'resize_official_pos_embed', 'checkpoint_filter_fn', 'from_official',
-           'conformance_clip', 'save_xvit', 'load_xvit']
-
-# %% ../nbs/02a_convert.ipynb #cd826f2b
-_HEAD_NAMES = {'consensus.cls_token': 'head.cls_token', 'consensus.mlp_head.0.': 'head.norm.',
-               'consensus.mlp_head.1.': 'head.fc1.', 'consensus.mlp_head.4.': 'head.fc2.', 'consensus.temporal_encoder.': 'head.blocks.'}
-
-def official_to_xvit(model_state: dict) -> dict:
-    "Rename an official XViT `model_state` to xvit's keys (unused `new_fc` dropped; unknown keys kept, so strict loading reports them)."
-    out = {}
-    for k, v in model_state.items():
-        k = k.removeprefix('module.')                      # saved from a DistributedDataParallel wrapper
-        if k.startswith('new_fc.'): continue
-        if k.startswith('base_model.'): k = k.removeprefix('base_model.')
-        for old, new in _HEAD_NAMES.items():
-            if k.startswith(old): k = new + k[len(old):]; break
-        out[k] = v
-    return out
+__all__ = ['OFFICIAL_DEFAULTS', 'OFFICIAL_BACKBONES', 'ARCH_ALIASES', 'arch_from_cfg', 'official_arch', 'CheckpointMismatch',
+           'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit']
 
 # %% ../nbs/02a_convert.ipynb #864031ee
 OFFICIAL_DEFAULTS = {  # slowfast/config/defaults.py of the official code
@@ -53,8 +37,8 @@ OFFICIAL_BACKBONES = {  # the timm ViTs that XVIT.BASE_MODEL names in the offici
 ARCH_ALIASES = {'frames': 'num_frames', 'head_mlp': 'head_mlp_dim'}   # names used by the conformance case
 
 # %% ../nbs/02a_convert.ipynb #895564b1
-def _cfg_lookup(cfg) -> callable:
-    "get('XVIT.SHIFT_DIV') on a YAML file, YAML text or nested dict, falling back to the official defaults (None when a key has none)."
+def _cfg_lookup(cfg, defaults: bool = True) -> callable:
+    "get('XVIT.SHIFT_DIV') on a YAML file, YAML text or nested dict, falling back to the official defaults (`defaults`) or None."
     if isinstance(cfg, Path) or (isinstance(cfg, str) and '\n' not in cfg and cfg.endswith(('.yaml', '.yml'))):
         if not Path(cfg).exists(): raise FileNotFoundError(f"config not found: {cfg}")
         cfg = Path(cfg).read_text()
@@ -63,7 +47,7 @@ def _cfg_lookup(cfg) -> callable:
     def get(key):
         node = cfg
         for part in key.split('.'):
-            if not isinstance(node, dict) or part not in node: return OFFICIAL_DEFAULTS.get(key)
+            if not isinstance(node, dict) or part not in node: return OFFICIAL_DEFAULTS.get(key) if defaults else None
             node = node[part]
         return node
     return get
@@ -145,39 +129,40 @@ def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpo
     model.load_state_dict(state_dict, strict=True)
     return model
 
-# %% ../nbs/02a_convert.ipynb #723d21c3
-def resize_official_pos_embed(pos_embed: torch.Tensor, grid: int) -> torch.Tensor:
-    "Bicubic resampling of a (1, 1 + g*g, C) positional embedding to `grid` x `grid`, as the official forward pass does."
-    g = int(round((pos_embed.shape[1] - 1) ** 0.5))
-    if g == grid: return pos_embed
-    cls, patches = pos_embed[:, :1], pos_embed[:, 1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
-    patches = F.interpolate(patches, scale_factor=grid / g, mode='bicubic', align_corners=False)
-    return torch.cat([cls, patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], 1)
-
 # %% ../nbs/02a_convert.ipynb #ffc4e0b7
-def checkpoint_filter_fn(state_dict: dict, model: XViT) -> dict:
-    "timm-style filter: official checkpoints are renamed, and the positional embedding is resampled to the model's grid."
-    if 'model_state' in state_dict: state_dict = state_dict['model_state']
-    if any(k.removeprefix('module.').startswith(('base_model.', 'consensus.')) for k in state_dict): state_dict = official_to_xvit(state_dict)
-    if 'pos_embed' in state_dict and state_dict['pos_embed'].shape[-1] == model.pos_embed.shape[-1]:
-        state_dict['pos_embed'] = resize_official_pos_embed(state_dict['pos_embed'], model.patch_embed.grid)
-    return state_dict
+_HEAD_COUNTS = 'ViT-Ti 3, ViT-S 6, ViT-B 12, ViT-L 16, ViT-H 16: embed_dim / 64 for every ViT timm ships'
+
+def _check_head_counts(source: str, cfg, kwargs: dict, given: dict):
+    "Refuse a head count the checkpoint's own config contradicts; without any, say where the count comes from."
+    get, explicit = _cfg_lookup(cfg), _cfg_lookup(cfg, defaults=False)
+    base = get('XVIT.BASE_MODEL')
+    if 'num_heads' in given and base in OFFICIAL_BACKBONES and given['num_heads'] != OFFICIAL_BACKBONES[base]['num_heads']:
+        raise ValueError(f"{source}: num_heads={given['num_heads']} contradicts the checkpoint's XVIT.BASE_MODEL={base!r}, whose ViT has "
+                         f"{OFFICIAL_BACKBONES[base]['num_heads']} heads: drop num_heads (the loaded model would compute other outputs)")
+    cfg_head = explicit('TEMPORAL_HEAD.NUM_ATTENTION_HEADS')
+    if 'head_heads' in given and cfg_head is not None and given['head_heads'] != cfg_head:
+        raise ValueError(f"{source}: head_heads={given['head_heads']} contradicts the checkpoint's TEMPORAL_HEAD.NUM_ATTENTION_HEADS={cfg_head}: "
+                         "drop head_heads")
+    if 'num_heads' not in kwargs:
+        raise ValueError(f"{source}: the backbone's number of attention heads is in no weight's shape, and XVIT.BASE_MODEL={base!r} "
+                         f"does not name a ViT whose count is known. It is the head count of the image ViT the model was trained from "
+                         f"({_HEAD_COUNTS}; this checkpoint's embed_dim is {kwargs['embed_dim']}): pass num_heads=N "
+                         f"(on the command line --arch num_heads=N). A wrong count loads without error but computes other outputs.")
 
 # %% ../nbs/02a_convert.ipynb #b8171c0d
-def from_official(checkpoint, **arch) -> XViT:
-    "Build an `XViT` (eval mode) from an official XViT checkpoint (path or loaded dict); `arch` overrides what weights and cfg say."
+def from_official(checkpoint, class_names=None, **arch) -> XViT:
+    "Build an `XViT` (eval mode) from an official XViT checkpoint (path or loaded dict); `arch` overrides what weights and cfg say; `class_names`: a list or a class-name file."
     source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the official checkpoint'
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
     if not isinstance(checkpoint, dict) or 'model_state' not in checkpoint:
         raise ValueError(f"{source} is not an official XViT checkpoint: expected a dict with 'model_state' (and 'cfg')")
     kwargs = official_arch(checkpoint)
-    kwargs.update({ARCH_ALIASES.get(k, k): v for k, v in arch.items()})
-    if 'num_heads' not in kwargs:
-        base = _cfg_lookup(checkpoint.get('cfg'))('XVIT.BASE_MODEL')
-        raise ValueError(f"{source}: the backbone's number of attention heads is not in the weights, and XVIT.BASE_MODEL={base!r} "
-                         f"does not say it; pass num_heads=... (12 for ViT-B, 16 for ViT-L)")
+    given = {ARCH_ALIASES.get(k, k): v for k, v in arch.items()}
+    kwargs.update(given)
+    _check_head_counts(source, checkpoint.get('cfg'), kwargs, given)
     model = XViT(**kwargs)
     load_strict(model, checkpoint_filter_fn(dict(checkpoint['model_state']), model), source)
+    if class_names is not None: model.class_names = read_class_names(class_names) if isinstance(class_names, (str, Path)) else class_names
     return model.eval()
 
 # %% ../nbs/02a_convert.ipynb #ef0e38ed
@@ -188,20 +173,33 @@ def conformance_clip(T: int = 16, size: int = 224) -> torch.Tensor:
     return ((clip / 255 - 0.5) / 0.5).permute(0, 4, 1, 2, 3)
 
 # %% ../nbs/02a_convert.ipynb #26f17e63
+def _write_atomic(path: Path, write):
+    "write(tmp) then rename over `path`: a reader (or a crash) never sees half a file."
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+    try: write(tmp); os.replace(tmp, path)
+    except BaseException: Path(tmp).unlink(missing_ok=True); raise
+
 def save_xvit(model: XViT, path) -> Path:
-    "Save `model.state_dict()` to `path` and its constructor arguments to `path` with suffix .json."
+    "Save `model.state_dict()` to `path` and its constructor arguments (and class names, where known) to `path` with suffix .json; atomically."
     path = Path(path)
+    if path.suffix.lower() == '.json': raise ValueError(f"{path}: the weights cannot go in a .json file (it holds the arguments beside them): use .pt")
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), path)
-    path.with_suffix('.json').write_text(json.dumps(model.arch, indent=1))
+    meta = {**model.arch, **({'class_names': model.class_names} if model.class_names else {})}
+    _write_atomic(path, lambda tmp: torch.save(model.state_dict(), tmp))
+    _write_atomic(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
     return path
 
-def load_xvit(path, **arch) -> XViT:
-    "Load an XViT (eval mode) from an official checkpoint or from `save_xvit`'s state dict + JSON; `arch` overrides."
+def load_xvit(path, class_names=None, **arch) -> XViT:
+    "Load an XViT (eval mode) from an official checkpoint or from `save_xvit`'s state dict + JSON; `arch` overrides; `class_names` (list or file) replaces stored names."
     path = Path(path)
     ck = load_checkpoint(path)
-    if isinstance(ck, dict) and 'model_state' in ck: return from_official(ck, **arch)
+    if isinstance(ck, dict) and 'model_state' in ck: return from_official(ck, class_names, **arch)
     meta = path.with_suffix('.json')
     kwargs = json.loads(meta.read_text()) if meta.exists() else {}
+    stored = kwargs.pop('class_names', None)
     model = XViT(**{**kwargs, **{ARCH_ALIASES.get(k, k): v for k, v in arch.items()}})
-    return load_strict(model, checkpoint_filter_fn(ck, model), str(path)).eval()
+    load_strict(model, checkpoint_filter_fn(ck, model), str(path))
+    names = read_class_names(class_names) if isinstance(class_names, (str, Path)) else class_names
+    if names is None and stored is not None and len(stored) == model.num_classes: names = stored
+    if names is not None: model.class_names = names
+    return model.eval()

@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
-__all__ = ['SAMPLE_VIDEOS', 'sample_video', 'read_video', 'frames_to_clip', 'load_checkpoint', 'count_flops']
+__all__ = ['SAMPLE_VIDEOS', 'sample_video', 'read_video', 'frames_to_clip', 'read_class_names', 'load_checkpoint', 'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 SAMPLE_VIDEOS = ('bikes', 'bigbuckbunny', 'carphone_pristine', 'carphone_distorted')
@@ -69,6 +69,40 @@ def frames_to_clip(frames: torch.Tensor, size: int = 224, mean=(0.5, 0.5, 0.5), 
     x = F.interpolate(x, size=(nh, nw), mode='bilinear', align_corners=False)
     top, left = (nh - size) // 2, (nw - size) // 2
     return x[..., top:top + size, left:left + size].permute(1, 0, 2, 3)[None]
+
+# %% ../nbs/00_core.ipynb #809dcd30
+def read_class_names(path) -> list:
+    "Class names in index order from `path`: one name per line, a JSON list, or a JSON mapping name -> index (SSv2's labels file)."
+    import json
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"class-name file not found: {path}")
+    text = path.read_text(encoding='utf-8-sig')            # -sig: a UTF-8 byte-order mark is not part of the first name
+    if path.suffix.lower() == '.json':
+        try: data = json.loads(text)
+        except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from e
+        if isinstance(data, list): names = data
+        elif isinstance(data, dict):
+            try: index = {name: int(i) for name, i in data.items()}
+            except (TypeError, ValueError) as e: raise ValueError(f"{path}: every value must be a class index, as in SSv2's labels file ({e})") from e
+            if sorted(index.values()) != list(range(len(index))):
+                missing = sorted(set(range(len(index))) - set(index.values()))
+                raise ValueError(f"{path}: the indices must be 0..{len(index) - 1}, each once; missing {missing[:5]}")
+            names = sorted(index, key=index.get)
+        else: raise ValueError(f"{path}: expected a JSON list of names or a mapping name -> index, got {type(data).__name__}")
+        where = lambda n: f"index {n}"
+    else:
+        names = text.splitlines()
+        while names and not names[-1].strip(): names.pop()   # a trailing newline is no class
+        where = lambda n: f"line {n + 1}"
+    names = [n.strip() if isinstance(n, str) else n for n in names]
+    for n, name in enumerate(names):
+        if not isinstance(name, str) or not name: raise ValueError(f"{path}: {where(n)} has no class name")
+    seen = {}
+    for n, name in enumerate(names):
+        if name in seen: raise ValueError(f"{path}: class {name!r} appears twice ({where(seen[name])} and {where(n)})")
+        seen[name] = n
+    if not names: raise ValueError(f"{path} holds no class names")
+    return names
 
 # %% ../nbs/00_core.ipynb #30cb3757
 def load_checkpoint(path) -> dict:

@@ -4,10 +4,13 @@
 
 # %% ../nbs/02_model.ipynb #17990930
 from __future__ import annotations
+import logging
 from pathlib import Path
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from einops import rearrange
 from timm.layers import trunc_normal_, resample_abs_pos_embed
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
@@ -16,7 +19,8 @@ from .core import load_checkpoint
 from .attention import Block, TemporalHead, MeanHead, DividedSpaceTimeAttention, ATTENTIONS
 
 # %% auto #0
-__all__ = ['default_cfgs', 'PatchEmbed', 'XViT', 'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
+__all__ = ['log', 'default_cfgs', 'PatchEmbed', 'XViT', 'official_to_xvit', 'resize_official_pos_embed', 'checkpoint_filter_fn',
+           'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
 
 # %% ../nbs/02_model.ipynb #9300b913
 class PatchEmbed(nn.Module):
@@ -30,21 +34,52 @@ class PatchEmbed(nn.Module):
     def forward(self, x): return self.proj(x).flatten(2).transpose(1, 2)
 
 # %% ../nbs/02_model.ipynb #43f061e5
+log = logging.getLogger('xvit')
+
+def _cfg(**kwargs):
+    "timm's pretrained_cfg of an XViT: preprocessing (the official models normalise with mean = std = 0.5), classifier name, frames per clip."
+    return {**dict(url='', num_classes=600, input_size=(3, 224, 224), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), num_frames=16,
+                   crop_pct=1.0, interpolation='bilinear', first_conv='patch_embed.proj', classifier='head.fc2'), **kwargs}
+
 class XViT(nn.Module):
     "Video transformer with space-time mixing attention (or any variant of `ATTENTIONS`): (B, 3, T, H, W) -> (B, num_classes)."
-    def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, num_classes: int = 600,
-                 embed_dim: int = 768, depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0, qkv_bias: bool = True,
-                 attention: str = 'xvit', shift_div: int = 8, window: int = 1, num_segments: int | None = 8,
-                 xvit_blocks: list | None = None, summary: bool = False, temporal_embed_frames: int = 8, num_frames: int = 16,
-                 head: str = 'temporal', head_heads: int = 12, head_layers: int = 1, head_mlp_dim: int | None = None,
-                 drop_rate: float = 0.5, drop_path_rate: float = 0.0, attn_drop_rate: float = 0.0):
+    def __init__(self,
+                 img_size: int = 224,                # frame size the model is built for (`DATA.TEST_CROP_SIZE`)
+                 patch_size: int = 16,               # side of the square patches
+                 in_chans: int = 3,                  # input channels
+                 num_classes: int = 600,             # classes (`MODEL.NUM_CLASSES`); 0 for a model that returns features
+                 embed_dim: int = 768,               # token width
+                 depth: int = 12,                    # backbone blocks
+                 num_heads: int = 12,                # attention heads per backbone block
+                 mlp_ratio: float = 4.0,             # MLP hidden width / embed_dim
+                 qkv_bias: bool = True,              # biases on the backbone's query/key/value projections
+                 attention: str = 'xvit',            # 'xvit', 'spatial', 'joint' or 'divided': the attention of every block
+                 shift_div: int = 8,                 # 1/shift_div of the channels come from t+1 and as many from t-1 (`XVIT.SHIFT_DIV`)
+                 window: int = 1,                    # mix from t-window..t+window (the official models: 1)
+                 num_segments: int | None = 8,       # frames per segment the mixing stays inside (`XVIT.NUM_SEGMENTS`); None: the whole clip
+                 xvit_blocks: list | None = None,    # blocks with mixing attention (`XVIT.LOCATIONS_LIST`); None: every block
+                 summary: bool = False,              # summary tokens: each frame also attends to its neighbours' mean tokens
+                 temporal_embed_frames: int = 8,     # rows of the temporal embedding; frame t gets row t % temporal_embed_frames
+                 num_frames: int = 16,               # frames per clip the model is meant for (`DATA.NUM_FRAMES`)
+                 head: str = 'temporal',             # 'temporal' (official temporal attention aggregation) or 'mean' (averaged frames)
+                 head_heads: int | None = None,      # attention heads of the temporal head (`TEMPORAL_HEAD.NUM_ATTENTION_HEADS`); None: num_heads
+                 head_layers: int = 1,               # blocks of the temporal head (`TEMPORAL_HEAD.NUM_HIDDEN_LAYERS`)
+                 head_mlp_dim: int | None = None,    # hidden width of the head's classifier MLP (`TEMPORAL_HEAD.MLP_DIM`); None: embed_dim
+                 drop_rate: float = 0.5,             # dropout before the head (`MODEL.DROPOUT_RATE`)
+                 drop_path_rate: float = 0.0,        # stochastic depth of the last block, growing linearly from 0
+                 attn_drop_rate: float = 0.0):       # dropout on the attention probabilities
         super().__init__()
+        if head_heads is None: head_heads = num_heads
         self.arch = {k: v for k, v in locals().items() if k not in ('self', '__class__')}
         if attention not in ATTENTIONS or attention == 'plain': raise ValueError(f"unknown attention {attention!r}; choose xvit, spatial, joint or divided")
         if attention == "xvit" and num_segments and num_frames % num_segments:
             raise ValueError(f"num_frames={num_frames} (DATA.NUM_FRAMES) must be a multiple of num_segments={num_segments} (XVIT.NUM_SEGMENTS)")
+        for name, n, div in (('num_heads', num_heads, embed_dim), ('head_heads', head_heads, embed_dim)):
+            if n < 1 or div % n: raise ValueError(f"{name}={n} must divide embed_dim={embed_dim}")
         self.img_size, self.num_frames, self.num_segments, self.attention = img_size, num_frames, num_segments, attention
         self.num_classes, self.embed_dim = num_classes, embed_dim
+        self.num_features = self.head_hidden_size = embed_dim     # timm's names for the width of forward_features
+        self.grad_checkpointing = False
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches + 1, embed_dim))
@@ -58,10 +93,12 @@ class XViT(nn.Module):
         self.blocks = nn.ModuleList([block(i) for i in range(depth)])
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.head_drop = nn.Dropout(drop_rate)
-        if head == 'temporal': self.head = TemporalHead(embed_dim, num_classes, head_heads, head_layers, head_mlp_dim, head_drop=drop_rate)
-        elif head == 'mean': self.head = MeanHead(embed_dim, num_classes)
+        if head == 'temporal': self.head = TemporalHead(embed_dim, max(num_classes, 1), head_heads, head_layers, head_mlp_dim, head_drop=drop_rate)
+        elif head == 'mean': self.head = MeanHead(embed_dim, max(num_classes, 1))
         else: raise ValueError(f"unknown head {head!r}; choose 'temporal' or 'mean'")
+        self.pretrained_cfg = _cfg(num_classes=num_classes, input_size=(in_chans, img_size, img_size), num_frames=num_frames)
         self.init_weights()
+        if num_classes == 0: self.reset_classifier(0)
 
     def init_weights(self):
         "timm's ViT initialisation; the temporal embedding and head class token start at zero, as in the official code."
@@ -78,8 +115,19 @@ class XViT(nn.Module):
     def no_weight_decay(self): return {'pos_embed', 'cls_token', 'temp_embed', 'head.cls_token'}
 
     def check_input(self, x):
+        "Refuse what would fail deep inside (or silently compute nonsense), with the fix in the message."
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor clip (B, 3, T, H, W), got {type(x).__name__}: convert uint8 frames (T, H, W, 3) "
+                            "with xvit.frames_to_clip(torch.from_numpy(frames)), which also normalises them")
+        if x.dtype == torch.uint8 or not x.is_floating_point():
+            raise TypeError(f"the clip is {x.dtype}, but the model takes normalised floats: use xvit.frames_to_clip(frames) on uint8 "
+                            f"frames (T, H, W, 3), or (x / 255 - mean) / std with mean = std = {self.pretrained_cfg['mean']}")
+        if x.dtype != self.patch_embed.proj.weight.dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(f"the clip is {x.dtype} but the weights are {self.patch_embed.proj.weight.dtype}: "
+                            f"use clip.to({self.patch_embed.proj.weight.dtype}) (or model.to(clip.dtype), or torch.autocast)")
         if x.ndim != 5 or x.shape[1] != self.patch_embed.proj.in_channels:
             raise ValueError(f"expected a clip (B, {self.patch_embed.proj.in_channels}, T, H, W), got {tuple(x.shape)}")
+        if x.shape[2] == 0 or x.shape[0] == 0: raise ValueError(f"the clip {tuple(x.shape)} is empty: it needs at least one frame")
         if tuple(x.shape[-2:]) != (self.img_size, self.img_size):
             raise ValueError(f"frames are {tuple(x.shape[-2:])} but the model was built for {self.img_size}x{self.img_size}: "
                              f"build it with img_size={x.shape[-1]} (weights are resampled when loaded)")
@@ -94,35 +142,107 @@ class XViT(nn.Module):
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embed
         t = torch.arange(T, device=x.device) % self.temp_embed.shape[1]
         x = rearrange(x, '(b t) n c -> b t n c', b=B) + self.temp_embed[:, t]
-        for blk in self.blocks: x = blk(x)
+        for blk in self.blocks:
+            # recompute each block's activations in the backward pass instead of keeping them
+            x = checkpoint(blk, x, use_reentrant=False) if self.grad_checkpointing and torch.is_grad_enabled() else blk(x)
         return self.norm(x[:, :, 0])
 
-    def forward_head(self, feats): return self.head(self.head_drop(feats))
+    def forward_head(self, feats, pre_logits: bool = False):
+        "(B, T, C) per-frame features -> (B, num_classes) logits, or the classifier's input with `pre_logits`."
+        return self.head(self.head_drop(feats), pre_logits=pre_logits)
     def forward(self, x): return self.forward_head(self.forward_features(x))
 
-# %% ../nbs/02_model.ipynb #ccd10d9c
-def _cfg(**kwargs):
-    return dict(url='', num_classes=600, input_size=(3, 224, 224), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
-                crop_pct=1.0, interpolation='bilinear', first_conv='patch_embed.proj', classifier='head.fc2', **kwargs)
+    # timm's model API
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True):
+        "Activation checkpointing of the backbone blocks in training: same outputs and gradients, far less activation memory."
+        self.grad_checkpointing = enable
 
-default_cfgs = generate_default_cfgs({
-    'xvit_base_patch16_224.k600': _cfg(),
-    'xvit_small_patch16_224.untrained': _cfg(),
-})
+    @torch.jit.ignore
+    def get_classifier(self) -> nn.Module: return self.head.fc2 if isinstance(self.head, TemporalHead) else self.head.fc
+
+    def reset_classifier(self, num_classes: int, class_names=None):
+        "A fresh final linear layer for `num_classes` classes (0: no classifier, the model returns pre-logits features)."
+        old = self.get_classifier()
+        new = nn.Linear(old.in_features, num_classes) if num_classes > 0 else nn.Identity()
+        if num_classes > 0: trunc_normal_(new.weight, std=0.02); nn.init.zeros_(new.bias)
+        if isinstance(self.head, TemporalHead): self.head.fc2 = new
+        else: self.head.fc = new
+        self.num_classes = self.arch['num_classes'] = num_classes
+        self.pretrained_cfg = {**self.pretrained_cfg, 'num_classes': num_classes, 'label_names': None}
+        if class_names is not None: self.class_names = class_names
+
+    @property
+    def class_names(self) -> list | None:
+        "Names of the classes in index order, where known (kept in `pretrained_cfg['label_names']`, as timm does)."
+        names = self.pretrained_cfg.get('label_names')
+        return list(names) if names else None
+
+    @class_names.setter
+    def class_names(self, names):
+        if names is not None:
+            names = [str(n) for n in names]
+            if len(names) != self.num_classes:
+                raise ValueError(f"{len(names)} class names for a model with {self.num_classes} classes: give one name per class, in index order")
+        self.pretrained_cfg = {**self.pretrained_cfg, 'label_names': tuple(names) if names else None}
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        "As nn.Module's, and an official checkpoint (or its `model_state`) is converted first by `checkpoint_filter_fn`."
+        return super().load_state_dict(checkpoint_filter_fn(dict(state_dict), self), strict=strict, assign=assign)
+
+# %% ../nbs/02_model.ipynb #d977cccb
+_HEAD_NAMES = {'consensus.cls_token': 'head.cls_token', 'consensus.mlp_head.0.': 'head.norm.',
+               'consensus.mlp_head.1.': 'head.fc1.', 'consensus.mlp_head.4.': 'head.fc2.', 'consensus.temporal_encoder.': 'head.blocks.'}
+
+def official_to_xvit(model_state: dict) -> dict:
+    "Rename an official XViT `model_state` to xvit's keys (unused `new_fc` dropped; unknown keys kept, so strict loading reports them)."
+    out = {}
+    for k, v in model_state.items():
+        k = k.removeprefix('module.')                      # saved from a DistributedDataParallel wrapper
+        if k.startswith('new_fc.'): continue
+        if k.startswith('base_model.'): k = k.removeprefix('base_model.')
+        for old, new in _HEAD_NAMES.items():
+            if k.startswith(old): k = new + k[len(old):]; break
+        out[k] = v
+    return out
+
+# %% ../nbs/02_model.ipynb #ee58c49c
+def resize_official_pos_embed(pos_embed: torch.Tensor, grid: int) -> torch.Tensor:
+    "Bicubic resampling of a (1, 1 + g*g, C) positional embedding to `grid` x `grid`, as the official forward pass does."
+    g = int(round((pos_embed.shape[1] - 1) ** 0.5))
+    if g == grid: return pos_embed
+    cls, patches = pos_embed[:, :1], pos_embed[:, 1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
+    patches = F.interpolate(patches, scale_factor=grid / g, mode='bicubic', align_corners=False)
+    return torch.cat([cls, patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], 1)
+
+def checkpoint_filter_fn(state_dict: dict, model: XViT) -> dict:
+    "timm-style filter: official checkpoints (whole or their `model_state`) are renamed, and the positional embedding is resampled to the model's grid."
+    if 'model_state' in state_dict: state_dict = dict(state_dict['model_state'])
+    if any(k.removeprefix('module.').startswith(('base_model.', 'consensus.')) for k in state_dict): state_dict = official_to_xvit(state_dict)
+    if 'pos_embed' in state_dict and state_dict['pos_embed'].shape[-1] == model.pos_embed.shape[-1]:
+        state_dict['pos_embed'] = resize_official_pos_embed(state_dict['pos_embed'], model.patch_embed.grid)
+    return state_dict
+
+# %% ../nbs/02_model.ipynb #ccd10d9c
+_timm_cfg = {k: v for k, v in _cfg().items() if k != 'num_frames'}   # timm's PretrainedCfg has no field for it
+default_cfgs = generate_default_cfgs({'xvit_base_patch16_224.k600': _timm_cfg, 'xvit_small_patch16_224.untrained': _timm_cfg})
 
 def _create_xvit(variant, pretrained=False, **kwargs):
-    from xvit.convert import checkpoint_filter_fn   # the converter builds on this module
-    return build_model_with_cfg(XViT, variant, pretrained, pretrained_filter_fn=checkpoint_filter_fn, **kwargs)
+    model = build_model_with_cfg(XViT, variant, pretrained, pretrained_filter_fn=checkpoint_filter_fn, **kwargs)
+    # the clip length, and what the keyword arguments changed
+    model.pretrained_cfg = {**model.pretrained_cfg, 'num_classes': model.num_classes, 'num_frames': model.num_frames,
+                            'input_size': (model.patch_embed.proj.in_channels, model.img_size, model.img_size)}
+    return model
 
 @register_model
 def xvit_base_patch16_224(pretrained=False, **kwargs) -> XViT:
     "XViT-B/16 (ViT-B/16 backbone), official Kinetics-600 layout by default."
-    return _create_xvit('xvit_base_patch16_224', pretrained, **{**dict(patch_size=16, embed_dim=768, depth=12, num_heads=12, head_heads=12), **kwargs})
+    return _create_xvit('xvit_base_patch16_224', pretrained, **{**dict(patch_size=16, embed_dim=768, depth=12, num_heads=12), **kwargs})
 
 @register_model
 def xvit_small_patch16_224(pretrained=False, **kwargs) -> XViT:
     "XViT-S/16 (ViT-S/16 backbone, 384 wide, 6 heads): not an official model, a lighter one to experiment with."
-    return _create_xvit('xvit_small_patch16_224', pretrained, **{**dict(patch_size=16, embed_dim=384, depth=12, num_heads=6, head_heads=6), **kwargs})
+    return _create_xvit('xvit_small_patch16_224', pretrained, **{**dict(patch_size=16, embed_dim=384, depth=12, num_heads=6), **kwargs})
 
 # %% ../nbs/02_model.ipynb #af8f8242
 def inflate_from_vit(model: XViT, vit) -> list:

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import read_video
+from .core import read_video, read_class_names
 from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'BENCH_CFG', 'scaled_size', 'resize_video', 'resize_tree', 'parse_annotations', 'split_of',
-           'is_complete', 'pack_video', 'pack', 'empty_video', 'bench_loader']
+__all__ = ['VIDEO_EXTS', 'DEEPMIND_COLUMNS', 'BENCH_CFG', 'scaled_size', 'resize_video', 'resize_tree', 'parse_annotations',
+           'split_of', 'annotation_format', 'parse_deepmind_csv', 'ssv2_class_name', 'parse_ssv2_json', 'index_videos',
+           'kinetics400_classes', 'load_classes', 'is_complete', 'pack_video', 'pack', 'empty_video', 'bench_loader']
 
 # %% ../nbs/03a_prepare.ipynb #94768e38
 def _tmp_path(dst: Path) -> Path:
@@ -114,7 +115,7 @@ def parse_annotations(path, sep: str | None = None) -> tuple:
     "Read an official `path label` CSV: returns (entries [dict(line, path, label)], errors [(line, text, reason)])."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
-    lines = path.read_text(encoding='utf-8').splitlines()
+    lines = path.read_text(encoding='utf-8-sig').splitlines()   # -sig: a byte-order mark is not part of the first path
     if sep is None:
         head = [l for l in lines if l.strip()][:100]
         sep = ',' if sum(',' in l for l in head) * 2 > len(head) else ' '
@@ -135,6 +136,97 @@ def split_of(path) -> str:
     if 'train' in name: return 'train'
     if 'val' in name or 'test' in name: return 'val'
     raise ValueError(f"cannot tell the split from the file name {Path(path).name!r}: pass --split train or --split val")
+
+# %% ../nbs/03a_prepare.ipynb #7c460a2c
+DEEPMIND_COLUMNS = ('label', 'youtube_id', 'time_start', 'time_end')
+
+def _header_fields(line: str) -> list:
+    import csv
+    return [f.strip().lower() for f in next(csv.reader([line]), [])]
+
+def annotation_format(path) -> str:
+    "What kind of annotation file `path` is: 'path_label' (official `path label` CSV), 'deepmind' (Kinetics CSV with a header) or 'ssv2_json'."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
+    if path.suffix.lower() == '.json': return 'ssv2_json'
+    with open(path, encoding='utf-8-sig') as f: first = f.readline()
+    if first.lstrip().startswith('['): return 'ssv2_json'
+    return 'deepmind' if set(_header_fields(first)) & set(DEEPMIND_COLUMNS) else 'path_label'
+
+def parse_deepmind_csv(path) -> tuple:
+    "Read a DeepMind Kinetics CSV (`label,youtube_id,time_start,time_end,...` with a header): (entries [dict(line, stem, name)], errors [(line, text, reason)])."
+    import csv
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
+    with open(path, encoding='utf-8-sig', newline='') as f:            # -sig: a byte-order mark is not part of 'label'
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = [c for c in DEEPMIND_COLUMNS if c not in header]
+        if missing: raise ValueError(f"{path}, line 1: the header {','.join(header)!r} lacks the column(s) {', '.join(missing)} "
+                                     f"(a DeepMind Kinetics CSV has {','.join(DEEPMIND_COLUMNS)},split)")
+        col = {c: header.index(c) for c in DEEPMIND_COLUMNS}
+        entries, errors, start = [], [], 2
+        for row in reader:
+            n, start = start, reader.line_num + 1                    # a quoted field may span lines: report where the row starts
+            if not any(field.strip() for field in row): continue
+            text = ','.join(row)
+            if len(row) != len(header):
+                errors.append((n, text, f"expected {len(header)} fields ({','.join(header)}), got {len(row)}")); continue
+            name = row[col['label']].strip()
+            if not name: errors.append((n, text, "no label (a test-set CSV has none)")); continue
+            try: t0, t1 = int(float(row[col['time_start']])), int(float(row[col['time_end']]))
+            except ValueError: errors.append((n, text, "time_start and time_end must be numbers of seconds")); continue
+            entries.append(dict(line=n, stem=f"{row[col['youtube_id']].strip()}_{t0:06d}_{t1:06d}", name=name))
+    if not entries and not errors: raise ValueError(f"{path} holds a header and no videos")
+    return entries, errors
+
+def ssv2_class_name(template: str) -> str:
+    "The class of an SSv2 annotation: its template without the brackets, as TSM's gen_label_sthv2.py maps it into the labels file."
+    return template.replace('[', '').replace(']', '')
+
+def parse_ssv2_json(path) -> tuple:
+    "Read SSv2's something-something-v2-{train,validation}.json: (entries [dict(line=item number, stem=id, name=class)], errors)."
+    import json
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
+    try: items = json.loads(path.read_text(encoding='utf-8-sig'))
+    except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})") from e
+    if not isinstance(items, list): raise ValueError(f"{path}: expected a JSON list of videos, got {type(items).__name__}")
+    entries, errors = [], []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not str(item.get('id', '')).strip():
+            errors.append((n, json.dumps(item)[:200], "expected an object with an 'id'")); continue
+        if not isinstance(item.get('template'), str):
+            errors.append((n, json.dumps(item)[:200], "no 'template' (the test set has no labels)")); continue
+        entries.append(dict(line=n, stem=str(item['id']).strip(), name=ssv2_class_name(item['template'])))
+    if not entries and not errors: raise ValueError(f"{path} holds no videos")
+    return entries, errors
+
+def index_videos(root, exts=VIDEO_EXTS) -> dict:
+    "Every video file under `root` (recursively, hidden files and folders skipped) by its name without extension: {stem: [paths]}."
+    index = {}
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if not x.startswith('.'))
+        for name in sorted(files):
+            p = Path(d)/name
+            if p.suffix.lower() in exts and not name.startswith('.'): index.setdefault(p.stem, []).append(p)
+    return index
+
+# %% ../nbs/03a_prepare.ipynb #d9cad919
+def kinetics400_classes() -> list:
+    "The 400 Kinetics-400 class names in index order, as torchvision ships them (alphabetical, as the official label map)."
+    from torchvision.models.video import R3D_18_Weights
+    return list(R3D_18_Weights.KINETICS400_V1.meta['categories'])
+
+def load_classes(classes) -> list | None:
+    "Class names from `classes`: None, 'kinetics400', a file `read_class_names` reads, or a list of names."
+    if classes is None: return None
+    if isinstance(classes, str) and classes.lower() in ('kinetics400', 'kinetics-400', 'k400'): return kinetics400_classes()
+    if isinstance(classes, (list, tuple)):
+        names = [str(c).strip() for c in classes]
+        if len(set(names)) != len(names) or not all(names): raise ValueError("the class list has repeated or empty names")
+        return names
+    return read_class_names(classes)
 
 # %% ../nbs/03a_prepare.ipynb #3980aa87
 def is_complete(h5_path) -> bool:
@@ -177,26 +269,75 @@ def _target(entry: dict, out: Path, dataset: str, split: str) -> tuple:
     rel = p.name if p.is_absolute() else entry['path']
     return rel, out/'seq_h5'/split/f'{rel}.h5', Path(rel).stem
 
+def _refuse(bad: list, what: str, hint: str, where: str = 'line'):
+    "Raise one error listing the first few offending (line, text) pairs."
+    shown = '; '.join(f"{where} {n}: {t!r}" for n, t in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else '')
+    raise ValueError(f"{what}: {shown}. {hint}")
+
+def _first_difference(a: list, b: list) -> str:
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    at = lambda l: repr(l[i]) if i < len(l) else 'nothing'
+    return f"{len(a)} vs {len(b)} classes, index {i}: {at(a)} vs {at(b)}"
+
+def _named_entries(annotations: Path, rows: list, names: list, root: Path, where: str, listed_in: str, hint: str) -> tuple:
+    "Entries with integer labels for `rows` of class names, and the rows whose video is not under `root`: (entries, missing)."
+    index = {n: i for i, n in enumerate(names)}
+    unknown = [(r['line'], r['name']) for r in rows if r['name'] not in index]
+    if unknown: _refuse(unknown, f"labels of {annotations} are not in {listed_in}", hint, where)
+    videos = index_videos(root)
+    twice = [(r['line'], ' and '.join(map(str, videos[r['stem']]))) for r in rows if len(videos.get(r['stem'], [])) > 1]
+    if twice: _refuse(twice, f"videos of {annotations} are found twice under {root}", "Keep one copy of each, or point root= at one of them.", where)
+    entries, missing = [], []
+    for r in rows:
+        if r['stem'] not in videos: missing.append((r['line'], str(root/f"{r['stem']}.*"), f"video not found under {root}"))
+        else: entries.append(dict(line=r['line'], path=os.path.abspath(videos[r['stem']][0]), label=index[r['name']]))
+    return entries, missing
+
 def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = None, root=None, workers: int | None = None,
-         quality: int = 95, sep: str | None = None, list_sep: str = ',', fps_file: bool = False) -> dict:
-    "Pack every video of an official CSV into per-video h5 files and the official lists; returns a summary (failures included)."
+         quality: int = 95, sep: str | None = None, list_sep: str = ',', fps_file: bool = False, classes=None) -> dict:
+    "Pack every video of an official CSV, a DeepMind Kinetics CSV or an SSv2 JSON into per-video h5 files, the official lists and `classes.txt`; returns a summary."
     if dataset not in ('kinetics', 'ssv2'): raise ValueError(f"dataset must be 'kinetics' or 'ssv2', got {dataset!r}")
     annotations, out = Path(annotations), Path(out_dir)
     split = split or split_of(annotations)
     if split not in ('train', 'val'): raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     root = Path(root) if root is not None else annotations.parent
-    entries, errors = parse_annotations(annotations, sep)
-    failures = [(n, text, why) for n, text, why in errors]
-    tasks, names = [], []
+    fmt, given, cls_file = annotation_format(annotations), load_classes(classes), out/'classes.txt'
+    existing = read_class_names(cls_file) if cls_file.exists() else None
+    if given is not None and existing is not None and given != existing:
+        raise ValueError(f"{cls_file} holds another class list than classes= ({_first_difference(existing, given)}): "
+                         "pack into another folder, or remove it if it is wrong")
+    names, missing = given if given is not None else existing, []
+    listed_in = 'classes=' if given is not None else str(cls_file)
+    if fmt == 'path_label':
+        entries, errors = parse_annotations(annotations, sep)
+        if names is not None:
+            bad = [(e['line'], f"{e['path']} {e['label']}") for e in entries if not 0 <= e['label'] < len(names)]
+            if bad: _refuse(bad, f"labels of {annotations} are outside 0..{len(names) - 1}", f"The class list ({listed_in}) has {len(names)} classes.")
+    elif fmt == 'ssv2_json' and dataset != 'ssv2':
+        raise ValueError(f"{annotations} is an SSv2 annotation file: pass dataset='ssv2' (--dataset ssv2)")
+    elif fmt == 'ssv2_json' and given is None:
+        raise ValueError(f"{annotations} names its classes: pass SSv2's labels file (something-something-v2-labels.json) as classes= (--classes)")
+    else:
+        rows, errors = parse_deepmind_csv(annotations) if fmt == 'deepmind' else parse_ssv2_json(annotations)
+        if names is None: names = sorted({r['name'] for r in rows})        # the official order: alphabetical
+        hint = (f"{cls_file} was written by an earlier pack from the names its CSV holds: pack every split with the dataset's full class "
+                "list (classes=, --classes) into a fresh folder, so that all splits share one index" if given is None else
+                "Is classes= the class list of this dataset?" if fmt == 'deepmind' else "Is the labels file the one of this SSv2 release?")
+        entries, missing = _named_entries(annotations, rows, names, root, 'line' if fmt == 'deepmind' else 'item', listed_in, hint)
+    if names is not None and any('\n' in n for n in names): raise ValueError("a class name contains a line break")
+    failures = [(n, text, why) for n, text, why in errors] + missing
+    tasks, rel_names, kept = [], [], []
     for e in entries:
         name, dst, key = _target(e, out, dataset, split)
         src = Path(e['path']) if Path(e['path']).is_absolute() else root/e['path']
-        tasks.append((src, dst, key, quality)); names.append(name)
+        if dataset == 'kinetics' and list_sep != ' ' and list_sep in name:          # the loader splits the list's lines on it
+            failures.append((e['line'], str(src), f"the name contains the list separator {list_sep!r}: pass list_sep=' ' (--list-sep ' ')")); continue
+        tasks.append((src, dst, key, quality)); rel_names.append(name); kept.append(e)
     workers = os.cpu_count() if workers is None else workers
     start = time.perf_counter()
     results = _run_parallel(pack_video, tasks, workers, f'pack {dataset} {split}')
     rows, fps_rows, counts = [], [], dict(packed=0, skipped=0, failed=0)
-    for e, name, task, r in zip(entries, names, tasks, results):
+    for e, name, task, r in zip(kept, rel_names, tasks, results):
         counts[r['status']] += 1
         if r['status'] == 'failed': failures.append((e['line'], str(task[0]), r['reason'])); continue
         if dataset == 'kinetics':
@@ -206,15 +347,18 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
         _write_text_atomic(out/'annotations'/f'{split}.txt', ''.join(r + '\n' for r in rows))
         if fps_file: _write_text_atomic(out/'annotation'/f'{split}_fps.txt', ''.join(r + '\n' for r in fps_rows))
     else: _write_text_atomic(out/f'{split}_videofolder.txt', ''.join(r + '\n' for r in rows))
+    if names is not None and existing is None: _write_text_atomic(cls_file, ''.join(n + '\n' for n in names))
     fail_file = out/f'failures_{split}.txt'
     if failures: _write_text_atomic(fail_file, ''.join(f"{n}\t{p}\t{why}\n" for n, p, why in sorted(failures)))
     else: fail_file.unlink(missing_ok=True)
     packed = [r for r in results if r['status'] != 'failed']
-    summary = dict(counts, listed=len(entries) + len(errors), bad_lines=len(errors), failed=len(failures),
+    summary = dict(counts, listed=len(entries) + len(errors) + len(missing), bad_lines=len(errors), failed=len(failures),
                    frames=sum(r['num_frames'] for r in packed), bytes=sum(r['bytes'] for r in packed),
-                   seconds=time.perf_counter() - start, failures=failures)
+                   seconds=time.perf_counter() - start, failures=failures, format=fmt,
+                   classes=cls_file if names is not None else None, num_classes=len(names) if names is not None else None)
     print(f"pack {dataset} {split}: {summary['listed']} lines, {counts['packed']} packed, {counts['skipped']} already packed, "
           f"{summary['failed']} failed; {summary['frames']} frames, {summary['bytes'] / 2**20:.1f} MiB in {summary['seconds']:.1f} s"
+          + (f"; {len(names)} class names in {cls_file}" if names is not None else '')
           + (f"; failures listed in {fail_file}" if failures else ''))
     return summary
 
