@@ -4,21 +4,23 @@
 
 # %% ../nbs/07_eval.ipynb #292e05a7
 from __future__ import annotations
-import csv, json, warnings
+import csv, json, logging, warnings
 from pathlib import Path
+from typing import NamedTuple
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .config import CfgNode, load_cfg
-from .data import build_dataset, build_loader
-from .train import build_model, load_weights, last_checkpoint, setup_distributed, is_main, train, _gather_objects
+from .core import read_video, read_class_names
+from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, short_side_scale, uniform_crop
+from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
 
 # %% auto #0
-__all__ = ['checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix', 'plot_confusion',
-           'predict', 'gather', 'write_predictions', 'evaluate', 'run']
+__all__ = ['VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
+           'plot_confusion', 'score_views', 'write_predictions', 'test_class_names', 'evaluate', 'run', 'video_views',
+           'Prediction', 'predict_probs', 'predict']
 
 # %% ../nbs/07_eval.ipynb #9b7ab96e
 def checkpoint_for_test(cfg: CfgNode):
@@ -67,6 +69,7 @@ def confusion_matrix(scores: torch.Tensor, labels: torch.Tensor, num_classes: in
 # %% ../nbs/07_eval.ipynb #53994800
 def plot_confusion(cm: torch.Tensor, names=None, max_classes: int = 30):
     "The confusion matrix as shares of each true class's videos, restricted to the `max_classes` classes with the most errors."
+    import matplotlib.pyplot as plt            # here, not at import: evaluating needs no plotting stack
     cm = cm.double()
     errors = cm.sum(1) - cm.diagonal() + cm.sum(0) - cm.diagonal()
     keep = errors.argsort(descending=True)[:max_classes].sort().values
@@ -84,7 +87,7 @@ def plot_confusion(cm: torch.Tensor, names=None, max_classes: int = 30):
 
 # %% ../nbs/07_eval.ipynb #19e5c346
 @torch.no_grad()
-def predict(model, loader, device='cpu', dtype: torch.dtype | None = None, progress: bool = True) -> tuple:
+def score_views(model, loader, device='cpu', dtype: torch.dtype | None = None, progress: bool = True) -> tuple:
     "(logits (N, K) float32, labels (N,), items (N,)) for every item of `loader`; `dtype`: autocast precision (None: float32)."
     model.eval().to(device)
     out, labs, items = [], [], []
@@ -96,27 +99,31 @@ def predict(model, loader, device='cpu', dtype: torch.dtype | None = None, progr
     if not out: return torch.zeros(0, 0), torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)
     return torch.cat(out), torch.cat(labs), torch.cat(items)
 
-def gather(*tensors) -> tuple:
-    "Concatenate each tensor over all processes (every process gets the whole); unchanged with one process."
-    if not (torch.distributed.is_available() and torch.distributed.is_initialized()): return tensors
-    parts = _gather_objects(tensors)
-    def cat(k):   # a process whose shard was empty sent (0, 0) logits
-        full = [p[k] for p in parts if len(p[k])]
-        return torch.cat(full) if full else parts[0][k]
-    return tuple(cat(k) for k in range(len(tensors)))
 
 # %% ../nbs/07_eval.ipynb #88d39f5b
-def write_predictions(path, names: list, scores: torch.Tensor, labels: torch.Tensor, k: int = 5) -> Path:
-    "CSV with one line per video: video, label, predicted, top-k classes (space-separated), score of the label, score of the prediction."
+def write_predictions(path, names: list, scores: torch.Tensor, labels: torch.Tensor, k: int = 5, class_names=None) -> Path:
+    "CSV with one line per video: video, label, predicted, top-k classes (space-separated), score of the label, score of the prediction; and the names of label, prediction and top-k when `class_names` are known."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     top = scores.topk(min(k, scores.shape[1]), dim=1)
     with open(path, 'w', newline='') as f:
         w = csv.writer(f)
-        w.writerow(['video', 'label', 'predicted', f'top{k}', 'label_score', 'predicted_score'])
+        w.writerow(['video', 'label', 'predicted', f'top{k}', 'label_score', 'predicted_score']
+                   + (['label_name', 'predicted_name', f'top{k}_names'] if class_names else []))
         for n, name in enumerate(names):
-            w.writerow([name, int(labels[n]), int(top.indices[n, 0]), ' '.join(map(str, top.indices[n].tolist())),
-                        f'{scores[n, labels[n]].item():.6g}', f'{top.values[n, 0].item():.6g}'])
+            row = [name, int(labels[n]), int(top.indices[n, 0]), ' '.join(map(str, top.indices[n].tolist())),
+                   f'{scores[n, labels[n]].item():.6g}', f'{top.values[n, 0].item():.6g}']
+            if class_names: row += [class_names[int(labels[n])], class_names[int(top.indices[n, 0])], '|'.join(class_names[j] for j in top.indices[n].tolist())]
+            w.writerow(row)
     return path
+
+def test_class_names(cfg: CfgNode, model) -> list | None:
+    "Class names for a test run: the model's own (a converted checkpoint can carry them), else `classes.txt` beside the data (`xvit pack` writes it)."
+    names = getattr(model, 'class_names', None)
+    listed = Path(cfg.DATA.PATH_TO_DATA_DIR)/'classes.txt'
+    if names is None and listed.exists(): names = read_class_names(listed)
+    if names is not None and len(names) != cfg.MODEL.NUM_CLASSES:
+        raise ValueError(f"{len(names)} class names ({listed if listed.exists() else 'the model'}) for MODEL.NUM_CLASSES {cfg.MODEL.NUM_CLASSES}")
+    return names
 
 def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict:
     "Multi-view test of `model` (default: `build_model(cfg)` with the weights of `checkpoint_for_test`) on `cfg`'s test set; writes predictions, metrics and a confusion plot to OUTPUT_DIR."
@@ -130,7 +137,7 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
         if path is None: warnings.warn("no checkpoint given (TEST.CHECKPOINT_FILE_PATH, OUTPUT_DIR, TRAIN.CHECKPOINT_FILE_PATH): testing random weights")
         else: load_weights(model, path)
         source = str(path) if path else 'random weights'
-    logits, labels, items = gather(*predict(model, loader, device, dtype))
+    logits, labels, items = gather(*score_views(model, loader, device, dtype))
     scores, vlabels = aggregate(logits, labels, items, dataset.num_views, cfg.DATA.ENSEMBLE_METHOD)
     bad = ((vlabels < 0) | (vlabels >= scores.shape[1])).nonzero().flatten()
     if len(bad): raise ValueError(f"{len(bad)} test videos have labels outside 0..{scores.shape[1] - 1} (MODEL.NUM_CLASSES {scores.shape[1]}), "
@@ -142,9 +149,11 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
                   softmax_disagrees=int((softmax_votes.argmax(1) != scores.argmax(1)).sum()))
     if is_main():
         out = Path(cfg.OUTPUT_DIR); out.mkdir(parents=True, exist_ok=True)
-        write_predictions(out/'predictions_test.csv', [v['path'] for v in dataset.videos], scores, vlabels)
+        names = test_class_names(cfg, model)
+        write_predictions(out/'predictions_test.csv', [v['path'] for v in dataset.videos], scores, vlabels, class_names=names)
         (out/'metrics_test.json').write_text(json.dumps(result, indent=1))
-        fig = plot_confusion(confusion_matrix(scores, vlabels, scores.shape[1])); fig.savefig(out/'confusion_test.png', dpi=90); plt.close(fig)
+        fig = plot_confusion(confusion_matrix(scores, vlabels, scores.shape[1]), names); fig.savefig(out/'confusion_test.png', dpi=90)
+        import matplotlib.pyplot as plt; plt.close(fig)
         if cfg.TEST.SAVE_RESULTS_PATH: torch.save({'scores': scores, 'labels': vlabels}, out/cfg.TEST.SAVE_RESULTS_PATH)
         print(f"test: {result['videos']} videos x {result['views']} views ({source}): top-1 {result['top1']:.2f}  "
               f"top-5 {result['top5']:.2f}  mean class {result['mean_class']:.2f}")
@@ -153,5 +162,73 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
 # %% ../nbs/07_eval.ipynb #8feefce6
 def run(cfg: CfgNode) -> dict:
     "The official `run_net`: train when TRAIN.ENABLE, then test when TEST.ENABLE; returns the test metrics."
-    if cfg.TRAIN.ENABLE: train(cfg)
+    if cfg.TRAIN.ENABLE:
+        from xvit.train import train             # only a training run needs the training module
+        train(cfg)
     return evaluate(cfg) if cfg.TEST.ENABLE else {}
+
+# %% ../nbs/07_eval.ipynb #1f71417e
+VIEWS = ('official', 'centre')
+
+def video_views(video, num_frames: int = 16, size: int = 224, views: str = 'official', dataset: str = 'kinetics',
+                sampling_rate: int = 16, temporal_views: int | None = None, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> torch.Tensor:
+    "The test views of `video` (a file, or uint8 frames (N, H, W, 3)) as a batch (V, 3, num_frames, size, size), in the official view order."
+    if views not in VIEWS: raise ValueError(f"views must be one of {VIEWS}, got {views!r}")
+    if dataset not in ('kinetics', 'ssv2'): raise ValueError(f"dataset must be 'kinetics' or 'ssv2', got {dataset!r}")
+    frames = video if isinstance(video, torch.Tensor) else None
+    n = len(frames) if frames is not None else count_frames(video)
+    if views == 'centre':
+        spans, crops = [kinetics_clip_indices(n, num_frames, sampling_rate, 1, 2) if dataset == 'kinetics'   # view 1 of 2: the middle
+                        else ssv2_frame_indices(n, num_frames, 'val')], (1,)
+    else:
+        temporal_views = temporal_views or (1 if dataset == 'kinetics' else 2)
+        spans = [kinetics_clip_indices(n, num_frames, sampling_rate, t, temporal_views) if dataset == 'kinetics'
+                 else ssv2_frame_indices(n, num_frames, 'test', t) for t in range(temporal_views)]
+        crops = (0, 1, 2)
+    wanted = sorted({i for s in spans for i in s})                        # each frame decoded once, whatever the views share
+    got = frames[wanted] if frames is not None else read_video(video, wanted)
+    at = {f: j for j, f in enumerate(wanted)}
+    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in (mean, std))
+    out = []
+    for span in spans:
+        x = short_side_scale(got[[at[i] for i in span]].permute(0, 3, 1, 2).float(), size)   # (T, 3, H, W), as the dataset does
+        for crop in crops:
+            v = torch.addcmul(-mean / std, uniform_crop(x, size, crop), 1 / (255.0 * std))  # (x / 255 - mean) / std
+            out.append(v.transpose(0, 1))
+    return torch.stack(out)
+
+# %% ../nbs/07_eval.ipynb #a49b70fd
+class Prediction(NamedTuple):
+    "One of a video's top classes: its name (the index where no names are known) and probability."
+    name: str | int
+    probability: float
+
+def _names(model, labels) -> list | None:
+    if labels is None: return getattr(model, 'class_names', None)
+    names = read_class_names(labels) if isinstance(labels, (str, Path)) else list(labels)
+    if len(names) != model.num_classes: raise ValueError(f"{len(names)} class names for a model with {model.num_classes} classes")
+    return names
+
+@torch.no_grad()
+def predict_probs(model, videos, views: str = 'official', batch_size: int = 8, progress: bool = False, **view_kwargs) -> torch.Tensor:
+    "(number of videos, num_classes) class probabilities: softmax of each video's mean logits over its test views."
+    model.eval()
+    dev, dtype = next(model.parameters()).device, next(model.parameters()).dtype
+    cfg = getattr(model, 'pretrained_cfg', {})
+    view_kwargs = {'num_frames': model.num_frames, 'size': model.img_size, 'mean': cfg.get('mean', (0.5,) * 3),
+                   'std': cfg.get('std', (0.5,) * 3), **view_kwargs}
+    probs = []
+    for video in tqdm(videos, desc='predict', unit='video', disable=not progress, dynamic_ncols=True):
+        clips = video_views(video, views=views, **view_kwargs)
+        logits = torch.cat([model(b.to(dev, dtype)).float().cpu() for b in clips.split(batch_size)])   # views batched
+        probs.append(logits.mean(0).softmax(-1))
+    return torch.stack(probs)
+
+def predict(model, video, views: str = 'official', labels=None, k: int = 5, batch_size: int = 8, **view_kwargs) -> list:
+    "Top-`k` `Prediction(name, probability)` of a video file (or uint8 frames), or a list of them for a list of videos."
+    many = isinstance(video, (list, tuple))
+    names = _names(model, labels)
+    probs = predict_probs(model, list(video) if many else [video], views, batch_size, progress=many and len(video) > 1, **view_kwargs)
+    top = probs.topk(min(k, probs.shape[1]), dim=1)
+    rows = [[Prediction(names[i] if names else i, p) for p, i in zip(v.tolist(), ix.tolist())] for v, ix in zip(top.values, top.indices)]
+    return rows if many else rows[0]

@@ -320,8 +320,8 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
     else:
         rows, errors = parse_deepmind_csv(annotations) if fmt == 'deepmind' else parse_ssv2_json(annotations)
         if names is None: names = sorted({r['name'] for r in rows})        # the official order: alphabetical
-        hint = (f"{cls_file} was written by an earlier pack from the names its CSV holds: pack every split with the dataset's full class "
-                "list (classes=, --classes) into a fresh folder, so that all splits share one index" if given is None else
+        hint = (f"{cls_file} is the class list of the splits already packed into this folder; to add classes, pack every split with "
+                "the dataset's full class list (classes=, --classes) into a fresh folder, so that all splits share one index" if given is None else
                 "Is classes= the class list of this dataset?" if fmt == 'deepmind' else "Is the labels file the one of this SSv2 release?")
         entries, missing = _named_entries(annotations, rows, names, root, 'line' if fmt == 'deepmind' else 'item', listed_in, hint)
     if names is not None and any('\n' in n for n in names): raise ValueError("a class name contains a line break")

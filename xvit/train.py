@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #4fc8cf79
 from __future__ import annotations
-import contextlib, csv, math, os, random, re, tempfile, time, warnings
+import contextlib, csv, math, os, random, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,102 +14,17 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .config import CfgNode
-from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, load_strict
+from .convert import checkpoint_filter_fn, load_strict
 from .core import load_checkpoint
 from .model import XViT, inflate_from_vit
 from .data import build_loader, write_frames_h5, mixup, mixup_loss
+from .runtime import (build_model, setup_distributed, is_main, gather_objects, checkpoint_dir, checkpoint_path,
+                          save_checkpoint, list_checkpoints, read_checkpoint, last_checkpoint, load_weights)
 
 # %% auto #0
-__all__ = ['CHECKPOINT_NAME', 'REQUIRED_KEYS', 'LOSSES', 'UNSUPPORTED', 'build_model', 'setup_distributed', 'is_main',
-           'checkpoint_dir', 'checkpoint_path', 'save_checkpoint', 'list_checkpoints', 'read_checkpoint',
-           'last_checkpoint', 'load_weights', 'lr_at_epoch', 'param_groups', 'build_optimizer',
-           'LabelSmoothingCrossEntropy', 'build_loss', 'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics',
-           'autocast_dtype', 'train_epoch', 'eval_epoch', 'check_train_cfg', 'prepare', 'train', 'step_benchmark']
-
-# %% ../nbs/06_train.ipynb #989fdaaf
-def build_model(cfg: CfgNode) -> XViT:
-    "The XViT that `cfg` describes (official keys), randomly initialised."
-    if cfg.XVIT.BASE_MODEL not in OFFICIAL_BACKBONES:
-        raise ValueError(f"XVIT.BASE_MODEL {cfg.XVIT.BASE_MODEL!r} is not a ViT that xvit can build; choose one of {sorted(OFFICIAL_BACKBONES)}")
-    b = cfg.XVIT.BACKBONE
-    return XViT(**arch_from_cfg(cfg), drop_path_rate=b.DROP_PATH_RATE, attn_drop_rate=b.DROP_ATTN_RATE)
-
-# %% ../nbs/06_train.ipynb #8a9a72a8
-def setup_distributed(use_gpu: bool = True) -> tuple:
-    "(rank, world size, device): joins the `torchrun` process group (nccl on GPU, gloo on CPU) when started by it; (0, 1, device) otherwise. `use_gpu=False` (NUM_GPUS 0) stays on the CPU."
-    world = int(os.environ.get('WORLD_SIZE', 1))
-    cuda = use_gpu and torch.cuda.is_available()
-    local = int(os.environ.get('LOCAL_RANK', 0))
-    device = torch.device('cuda', local) if cuda else torch.device('cpu')
-    if cuda: torch.cuda.set_device(device)
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group('nccl' if cuda else 'gloo')
-    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-    return rank, world, device
-
-def is_main() -> bool:
-    "True in the process that writes files and prints: rank 0, or the only process."
-    return not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0
-
-# %% ../nbs/06_train.ipynb #a5449af1
-CHECKPOINT_NAME = re.compile(r'checkpoint_epoch_(\d{5})\.pyth$')
-
-def checkpoint_dir(out_dir) -> Path: return Path(out_dir)/'checkpoints'
-
-def checkpoint_path(out_dir, epoch: int) -> Path:
-    "Official file name of the checkpoint saved after 0-based `epoch`."
-    return checkpoint_dir(out_dir)/f'checkpoint_epoch_{epoch + 1:05d}.pyth'
-
-def save_checkpoint(path, state: dict) -> Path:
-    "Write `state` to `path` atomically: a temporary file in the same folder, fsync, then rename."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(state, f)
-            f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)                      # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-def list_checkpoints(out_dir) -> list:
-    "The official checkpoint files under `out_dir/checkpoints`, oldest first (temporary files are not listed)."
-    d = checkpoint_dir(out_dir)
-    return sorted((p for p in d.iterdir() if CHECKPOINT_NAME.match(p.name)), key=lambda p: p.name) if d.is_dir() else []
-
-# %% ../nbs/06_train.ipynb #2c7e3326
-REQUIRED_KEYS = ('epoch', 'model_state')
-
-def read_checkpoint(path) -> dict:
-    "Load a training checkpoint and check it has `epoch` and `model_state`; a clear error otherwise."
-    ck = load_checkpoint(path)
-    if not isinstance(ck, dict) or any(k not in ck for k in REQUIRED_KEYS):
-        have = sorted(ck) if isinstance(ck, dict) else type(ck).__name__
-        raise ValueError(f"{path} is not a training checkpoint: it needs {list(REQUIRED_KEYS)}, it has {have}")
-    return ck
-
-def last_checkpoint(out_dir) -> tuple:
-    "(path, checkpoint) of the newest readable checkpoint under `out_dir`, skipping corrupt ones with a warning; (None, None) if there is none."
-    for path in reversed(list_checkpoints(out_dir)):
-        try: return path, read_checkpoint(path)
-        except (ValueError, FileNotFoundError) as e:
-            warnings.warn(f"checkpoint {path} is unreadable and was skipped ({str(e)[:200]}); using an older one")
-    return None, None
-
-# %% ../nbs/06_train.ipynb #21dac259
-def load_weights(model: XViT, path, new_classifier: bool = False, checkpoint: dict | None = None) -> XViT:
-    "Load the weights of a training, official or `save_xvit` checkpoint at `path` (or its already loaded `checkpoint`) into `model`, strictly; `new_classifier` keeps the model's own last layer when the class counts differ (fine-tuning)."
-    ck = load_checkpoint(path) if checkpoint is None else checkpoint
-    if not isinstance(ck, dict): raise ValueError(f"{path} holds a {type(ck).__name__}, not a checkpoint dict")
-    sd = checkpoint_filter_fn(dict(ck.get('model_state', ck)), model)
-    if new_classifier and 'head.fc2.weight' in sd and sd['head.fc2.weight'].shape != model.head.fc2.weight.shape:
-        if is_main(): print(f"{path}: {sd['head.fc2.weight'].shape[0]} classes, the model has {model.num_classes}: head.fc2 starts afresh")
-        sd.update({k: v for k, v in model.state_dict().items() if k.startswith('head.fc2.')})
-    return load_strict(model, sd, str(path))
+__all__ = ['LOSSES', 'UNSUPPORTED', 'lr_at_epoch', 'param_groups', 'build_optimizer', 'LabelSmoothingCrossEntropy', 'build_loss',
+           'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics', 'autocast_dtype', 'train_epoch',
+           'eval_epoch', 'check_train_cfg', 'prepare', 'train', 'step_benchmark']
 
 # %% ../nbs/06_train.ipynb #65ff2565
 def lr_at_epoch(cfg: CfgNode, epoch: float) -> float:
@@ -329,13 +244,6 @@ def prepare(cfg: CfgNode, device) -> tuple:
         return model, optimizer, scaler, ck['epoch'] + 1, ck
     return model, optimizer, scaler, 0, None
 
-def _gather_objects(obj) -> list:
-    "`obj` of every process, in rank order (a one-item list with one process)."
-    if not torch.distributed.is_initialized(): return [obj]
-    out = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(out, obj)
-    return out
-
 def _keep_epochs(path: Path, start: int):
     "Drop the rows of epochs >= `start` from a log: a resumed run writes them again."
     if not path.exists(): return
@@ -383,7 +291,7 @@ def train(cfg: CfgNode) -> XViT:
                 for k, v in row.items():
                     if isinstance(v, float): writer.add_scalar(f'epoch/{k}', v, epoch)
         if (epoch + 1) % cfg.TRAIN.CHECKPOINT_PERIOD == 0 or epoch + 1 == last:
-            states = _gather_objects(_pack_rng(rng_state(device)))          # every process's generators
+            states = gather_objects(_pack_rng(rng_state(device)))          # every process's generators
             if is_main():
                 save_checkpoint(checkpoint_path(cfg.OUTPUT_DIR, epoch), dict(epoch=epoch, model_state=model.state_dict(),
                                 optimizer_state=optimizer.state_dict(), scaler_state=scaler.state_dict() if scaler else {},
