@@ -37,7 +37,9 @@ setuptools.setup(
         'Natural Language :: ' + cfg['language'].title(),
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]],
     url = cfg['git_url'],
-    packages = setuptools.find_packages(),
+    packages = setuptools.find_packages(include=['xvit', 'xvit.*']) + ['xvit.configs'],
+    package_dir = {'xvit.configs': 'configs'},              # the official configs ship inside the package
+    package_data = {'xvit.configs': ['*/*.yaml']},
     include_package_data = True,
     install_requires = requirements,
     extras_require={ 'dev': dev_requirements },

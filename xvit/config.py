@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['DEFAULTS_YAML', 'FREEFORM', 'CfgNode', 'get_cfg', 'merge_cfg', 'load_cfg']
+__all__ = ['DEFAULTS_YAML', 'FREEFORM', 'CONFIGS', 'CfgNode', 'get_cfg', 'merge_cfg', 'config_dir', 'config_path', 'load_cfg']
 
 # %% ../nbs/02b_config.ipynb #59f62763
 DEFAULTS_YAML = """
@@ -180,11 +180,29 @@ def merge_cfg(cfg: CfgNode, other: dict, source: str = 'config', _prefix: str = 
     return cfg
 
 # %% ../nbs/02b_config.ipynb #780ad487
+CONFIGS = {'k400': 'Kinetics/xvit_B16_16x16_k400.yaml', 'k600': 'Kinetics/xvit_B16_16x16_k600.yaml', 'ssv2': 'SSv2/xvit_B16_16x16.yaml'}
+
+def config_dir() -> Path:
+    "The official configs: inside the installed package (a wheel ships them as `xvit/configs`), or the checkout's `configs/`."
+    here = Path(__file__).resolve().parent
+    for d in (here/'configs', here.parent/'configs'):
+        if d.is_dir(): return d
+    raise FileNotFoundError(f"the official configs are not installed beside {here}: reinstall xvit, or pass a config file's path")
+
+def config_path(name) -> Path:
+    "A config file: a path, a short name (k400, k600, ssv2), or a path inside the shipped configs ('SSv2/xvit_B16_16x16.yaml')."
+    if str(name).lower() in CONFIGS: return config_dir()/CONFIGS[str(name).lower()]
+    path = Path(name)
+    if path.exists() or path.is_absolute(): return path
+    shipped = config_dir()/path
+    if shipped.exists(): return shipped
+    raise FileNotFoundError(f"config not found: {name} (a YAML file, or one of the shipped configs: {', '.join(CONFIGS)})")
+
 def load_cfg(path=None, opts=()) -> CfgNode:
-    "Official defaults, merged with the YAML file `path` (official keys) and then with command-line `opts` ['KEY', 'VALUE', ...]."
+    "Official defaults, merged with the YAML file `path` (a path or a shipped config's short name) and then with command-line `opts` ['KEY', 'VALUE', ...]."
     cfg = get_cfg()
     if path is not None:
-        path = Path(path)
+        path = config_path(path)
         if not path.exists(): raise FileNotFoundError(f"config not found: {path}")
         try: data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e: raise ValueError(f"{path} is not valid YAML: {e}") from e

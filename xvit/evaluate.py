@@ -17,8 +17,10 @@ from .core import read_video, read_class_names
 from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, short_side_scale, uniform_crop
 from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
 
+log = logging.getLogger(__name__)
+
 # %% auto #0
-__all__ = ['VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
+__all__ = ['log', 'VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
            'plot_confusion', 'score_views', 'write_predictions', 'test_class_names', 'evaluate', 'run', 'video_views',
            'Prediction', 'predict_probs', 'predict']
 
@@ -155,7 +157,7 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
         fig = plot_confusion(confusion_matrix(scores, vlabels, scores.shape[1]), names); fig.savefig(out/'confusion_test.png', dpi=90)
         import matplotlib.pyplot as plt; plt.close(fig)
         if cfg.TEST.SAVE_RESULTS_PATH: torch.save({'scores': scores, 'labels': vlabels}, out/cfg.TEST.SAVE_RESULTS_PATH)
-        print(f"test: {result['videos']} videos x {result['views']} views ({source}): top-1 {result['top1']:.2f}  "
+        log.info(f"test: {result['videos']} videos x {result['views']} views ({source}): top-1 {result['top1']:.2f}  "
               f"top-5 {result['top5']:.2f}  mean class {result['mean_class']:.2f}")
     return result
 

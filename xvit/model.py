@@ -4,7 +4,6 @@
 
 # %% ../nbs/02_model.ipynb #17990930
 from __future__ import annotations
-import logging
 from pathlib import Path
 
 import torch
@@ -19,7 +18,7 @@ from .core import load_checkpoint
 from .attention import Block, TemporalHead, MeanHead, DividedSpaceTimeAttention, ATTENTIONS
 
 # %% auto #0
-__all__ = ['log', 'default_cfgs', 'PatchEmbed', 'XViT', 'official_to_xvit', 'resize_official_pos_embed', 'checkpoint_filter_fn',
+__all__ = ['default_cfgs', 'PatchEmbed', 'XViT', 'official_to_xvit', 'resize_official_pos_embed', 'checkpoint_filter_fn',
            'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
 
 # %% ../nbs/02_model.ipynb #9300b913
@@ -34,8 +33,6 @@ class PatchEmbed(nn.Module):
     def forward(self, x): return self.proj(x).flatten(2).transpose(1, 2)
 
 # %% ../nbs/02_model.ipynb #43f061e5
-log = logging.getLogger('xvit')
-
 def _cfg(**kwargs):
     "timm's pretrained_cfg of an XViT: preprocessing (the official models normalise with mean = std = 0.5), classifier name, frames per clip."
     return {**dict(url='', num_classes=600, input_size=(3, 224, 224), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), num_frames=16,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_prepare.ipynb #9e9caac9
 from __future__ import annotations
-import os, time, sys
+import logging, os, time, sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from fractions import Fraction
 from pathlib import Path
@@ -17,10 +17,13 @@ from tqdm.auto import tqdm
 from .core import read_video, read_class_names
 from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset
 
+log = logging.getLogger(__name__)   # quiet unless the caller configures logging; the CLI prints it
+
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'DEEPMIND_COLUMNS', 'BENCH_CFG', 'scaled_size', 'resize_video', 'resize_tree', 'parse_annotations',
-           'split_of', 'annotation_format', 'parse_deepmind_csv', 'ssv2_class_name', 'parse_ssv2_json', 'index_videos',
-           'kinetics400_classes', 'load_classes', 'is_complete', 'pack_video', 'pack', 'empty_video', 'bench_loader']
+__all__ = ['log', 'VIDEO_EXTS', 'DEEPMIND_COLUMNS', 'BENCH_CFG', 'scaled_size', 'resize_video', 'resize_tree',
+           'parse_annotations', 'split_of', 'annotation_format', 'parse_deepmind_csv', 'ssv2_class_name',
+           'parse_ssv2_json', 'index_videos', 'kinetics400_classes', 'load_classes', 'is_complete', 'pack_video',
+           'pack', 'empty_video', 'bench_loader']
 
 # %% ../nbs/03a_prepare.ipynb #94768e38
 def _tmp_path(dst: Path) -> Path:
@@ -106,7 +109,7 @@ def resize_tree(src_dir, dst_dir, short_side: int = 256, workers: int | None = N
     if failures:
         _write_text_atomic(dst_dir/'failures_resize.txt', ''.join(f"{p}\t{why}\n" for p, why in failures))
     summary = dict(found=len(videos), resized=len(todo) - len(failures), skipped=len(videos) - len(todo), failed=len(failures))
-    print(f"resize: {summary['found']} videos, {summary['resized']} resized, {summary['skipped']} already done, {summary['failed']} failed"
+    log.info(f"resize: {summary['found']} videos, {summary['resized']} resized, {summary['skipped']} already done, {summary['failed']} failed"
           + (f" (listed in {dst_dir/'failures_resize.txt'})" if failures else ''))
     return summary | dict(failures=failures)
 
@@ -356,7 +359,7 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
                    frames=sum(r['num_frames'] for r in packed), bytes=sum(r['bytes'] for r in packed),
                    seconds=time.perf_counter() - start, failures=failures, format=fmt,
                    classes=cls_file if names is not None else None, num_classes=len(names) if names is not None else None)
-    print(f"pack {dataset} {split}: {summary['listed']} lines, {counts['packed']} packed, {counts['skipped']} already packed, "
+    log.info(f"pack {dataset} {split}: {summary['listed']} lines, {counts['packed']} packed, {counts['skipped']} already packed, "
           f"{summary['failed']} failed; {summary['frames']} frames, {summary['bytes'] / 2**20:.1f} MiB in {summary['seconds']:.1f} s"
           + (f"; {len(names)} class names in {cls_file}" if names is not None else '')
           + (f"; failures listed in {fail_file}" if failures else ''))

@@ -17,9 +17,9 @@ from tqdm.auto import tqdm
 from .core import count_flops
 from .model import XViT
 from .convert import load_xvit, arch_from_cfg
-from .config import CfgNode, load_cfg
+from .config import CfgNode, load_cfg, config_dir
 from .evaluate import evaluate
-from .train import is_main
+from .runtime import is_main
 from .bench import device_meta, time_call, write_csv, _read_rows
 
 # %% auto #0
@@ -37,9 +37,8 @@ ZOO = [
 
 # %% ../nbs/08_reproduce.ipynb #0334b2dc
 def find_config(name: str, configs=None) -> Path:
-    "The official config `name` (e.g. 'SSv2/xvit_B16_16x16.yaml') under `configs` (default: the repository's `configs/`)."
-    import xvit
-    root = Path(configs) if configs else Path(xvit.__file__).resolve().parent.parent/'configs'
+    "The official config `name` (e.g. 'SSv2/xvit_B16_16x16.yaml') under `configs` (default: the configs shipped with xvit)."
+    root = Path(configs) if configs else config_dir()
     path = root/name
     if not path.exists():
         raise FileNotFoundError(f"config {path} not found: pass configs=... (or --configs) the folder holding the official "

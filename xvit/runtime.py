@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runtime.ipynb #32d02af8
 from __future__ import annotations
-import os, re, tempfile, warnings
+import logging, os, re, tempfile, warnings
 from pathlib import Path
 
 import torch
@@ -14,8 +14,10 @@ from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, lo
 from .core import load_checkpoint
 from .model import XViT
 
+log = logging.getLogger(__name__)
+
 # %% auto #0
-__all__ = ['CHECKPOINT_NAME', 'REQUIRED_KEYS', 'build_model', 'setup_distributed', 'is_main', 'gather_objects', 'gather',
+__all__ = ['log', 'CHECKPOINT_NAME', 'REQUIRED_KEYS', 'build_model', 'setup_distributed', 'is_main', 'gather_objects', 'gather',
            'checkpoint_dir', 'checkpoint_path', 'save_checkpoint', 'list_checkpoints', 'read_checkpoint',
            'last_checkpoint', 'load_weights']
 
@@ -116,6 +118,6 @@ def load_weights(model: XViT, path, new_classifier: bool = False, checkpoint: di
     if not isinstance(ck, dict): raise ValueError(f"{path} holds a {type(ck).__name__}, not a checkpoint dict")
     sd = checkpoint_filter_fn(dict(ck.get('model_state', ck)), model)
     if new_classifier and 'head.fc2.weight' in sd and sd['head.fc2.weight'].shape != model.head.fc2.weight.shape:
-        if is_main(): print(f"{path}: {sd['head.fc2.weight'].shape[0]} classes, the model has {model.num_classes}: head.fc2 starts afresh")
+        if is_main(): log.info(f"{path}: {sd['head.fc2.weight'].shape[0]} classes, the model has {model.num_classes}: head.fc2 starts afresh")
         sd.update({k: v for k, v in model.state_dict().items() if k.startswith('head.fc2.')})
     return load_strict(model, sd, str(path))

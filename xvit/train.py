@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #4fc8cf79
 from __future__ import annotations
-import contextlib, csv, math, os, random, time, warnings
+import contextlib, csv, logging, math, os, random, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +21,12 @@ from .data import build_loader, write_frames_h5, mixup, mixup_loss
 from .runtime import (build_model, setup_distributed, is_main, gather_objects, checkpoint_dir, checkpoint_path,
                           save_checkpoint, list_checkpoints, read_checkpoint, last_checkpoint, load_weights)
 
+log = logging.getLogger(__name__)
+
 # %% auto #0
-__all__ = ['LOSSES', 'UNSUPPORTED', 'lr_at_epoch', 'param_groups', 'build_optimizer', 'LabelSmoothingCrossEntropy', 'build_loss',
-           'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics', 'autocast_dtype', 'train_epoch',
-           'eval_epoch', 'check_train_cfg', 'prepare', 'train', 'step_benchmark']
+__all__ = ['log', 'LOSSES', 'UNSUPPORTED', 'lr_at_epoch', 'param_groups', 'build_optimizer', 'LabelSmoothingCrossEntropy',
+           'build_loss', 'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics', 'autocast_dtype',
+           'train_epoch', 'eval_epoch', 'check_train_cfg', 'prepare', 'train', 'step_benchmark']
 
 # %% ../nbs/06_train.ipynb #65ff2565
 def lr_at_epoch(cfg: CfgNode, epoch: float) -> float:
@@ -198,7 +200,7 @@ def _init_weights(model: XViT, path, what: str):
     sd = ck.get('model_state', ck.get('model', ck)) if isinstance(ck, dict) else ck
     if isinstance(sd, dict) and 'temp_embed' not in sd and not any(str(k).startswith(('base_model.', 'module.base_model.')) for k in sd):
         missing = inflate_from_vit(model, sd)
-        if is_main(): print(f"{what}: inflated the image ViT {path}; new: {', '.join(missing)}")
+        if is_main(): log.info(f"{what}: inflated the image ViT {path}; new: {', '.join(missing)}")
     else: load_weights(model, path, new_classifier=True, checkpoint=ck)   # as officially, a classifier of another size is not loaded
     return ck
 
@@ -240,7 +242,7 @@ def prepare(cfg: CfgNode, device) -> tuple:
         load_strict(model, checkpoint_filter_fn(dict(ck['model_state']), model), str(path))
         optimizer.load_state_dict(ck['optimizer_state'])
         if scaler is not None and ck.get('scaler_state'): scaler.load_state_dict(ck['scaler_state'])
-        if is_main(): print(f"resuming from {path} (epoch {ck['epoch'] + 2})")
+        if is_main(): log.info(f"resuming from {path} (epoch {ck['epoch'] + 2})")
         return model, optimizer, scaler, ck['epoch'] + 1, ck
     return model, optimizer, scaler, 0, None
 

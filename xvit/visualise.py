@@ -361,8 +361,8 @@ class AttentionViewer:
         self.render(); display(self.widget)
 
 # %% ../nbs/05_visualise.ipynb #15aa6931
-def write_figures(video, out, checkpoint=None, frames: int | None = None, stride: int = 8, layers=(0, 3, 7, 11), **arch) -> list:
-    "Write the attention figures and animations of an XViT on `video` into `out`; returns the files written. `arch` overrides what the checkpoint says (as for `load_xvit`)."
+def write_figures(video, out, checkpoint=None, frames: int | None = None, stride: int = 8, layers=None, start: int = 0, **arch) -> list:
+    "Write the attention figures and animations of an XViT on `frames` frames of `video` (every `stride`-th from `start`) into `out`; returns the files written. `layers`: blocks to draw (default: first, middle, last); `arch` overrides what the checkpoint says (as for `load_xvit`)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if checkpoint: model = load_xvit(checkpoint, **arch)
     else:
@@ -371,21 +371,27 @@ def write_figures(video, out, checkpoint=None, frames: int | None = None, stride
             model = XViT(**{'num_frames': frames or 8, **arch}).eval()
     T = frames or model.num_frames
     available = count_frames(video)
-    if available < (T - 1) * stride + 1:
-        warnings.warn(f"{video} has {available} frames, fewer than {T} frames every {stride} need: its last frame is repeated (lower --stride)")
-    video_frames = read_video(video, range(0, T * stride, stride))
+    if start >= available: raise ValueError(f"{video} has {available} frames: the clip cannot start at frame {start}")
+    if available < start + (T - 1) * stride + 1:
+        warnings.warn(f"{video} has {available} frames, fewer than {T} frames every {stride} from frame {start} need: its last frame is repeated (lower --stride or --start)")
+    video_frames = read_video(video, range(start, start + T * stride, stride))
     clip, shown = frames_to_clip(video_frames, model.img_size), display_frames(video_frames, model.img_size)
     written, steps = [], tqdm(total=6, desc='figures', leave=False)
     def save(fig, name):
         fig.savefig(out/name, dpi=90); plt.close(fig); written.append(out/name); steps.update()
     mp = capture(model, clip, mixing=True)
-    layers = [l for l in layers if l < len(model.blocks)]
+    depth = len(model.blocks)
+    layers = sorted({0, depth // 2, depth - 1}) if layers is None else list(layers)
+    bad = [l for l in layers if not 0 <= l < depth]
+    if bad: raise ValueError(f"layers {bad} do not exist: the model has blocks 0..{depth - 1}")
     weights = Path(checkpoint).name if checkpoint else 'random weights'
     own = own_frame_maps(mp.cls[:, 0], mp.grid).mean(2)
     save(plot_grid(shown, own[layers], layers, title=f'{Path(video).name}, {weights}: class-token attention over its own frame'), 'grid.png')
     roll = rollout(model, clip, maps=mp)[0]
+    with torch.no_grad(): best = model(clip)[0].argmax().item()
+    said = f" '{model.class_names[best]}'" if model.class_names else f' (class {best})'
     save(plot_grid(shown, patch_maps(roll, mp.grid)[None], ['all'], row_label='rollout', shared=True,
-                   title=f'{weights}: attention rollout of the prediction (one colour scale)'), 'rollout.png')
+                   title=f'{weights}: attention rollout of the prediction{said} (one colour scale)'), 'rollout.png')
     if mp.head is not None: save(plot_head(mp.head[0]), 'temporal_head.png')
     else: steps.update()
     save(plot_figure1(figure1_fields(video_frames[torch.arange(8).clamp(max=T - 1)]),
