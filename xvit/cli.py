@@ -183,9 +183,16 @@ def _close_bars():
         from tqdm import tqdm
         for bar in list(getattr(tqdm, '_instances', ())): bar.close()
 
+class _Help(argparse.HelpFormatter):
+    "Shows an option's default where it has a real one and its help does not already say it."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        if action.default not in (None, False, argparse.SUPPRESS) and 'default' not in h and action.option_strings: h += ' (default: %(default)s)'
+        return h
+
 def parser() -> argparse.ArgumentParser:
     "The `xvit` command line (building it imports nothing heavy)."
-    F = argparse.ArgumentDefaultsHelpFormatter
+    F = _Help
     top = argparse.ArgumentParser(prog='xvit', description='XViT: space-time mixing attention for video transformers. '
                                   "`xvit CMD --help` documents each command.")
     top.add_argument('--version', action='version', version=f'xvit {_version()}')

@@ -184,7 +184,8 @@ CONFIGS = {'k400': 'Kinetics/xvit_B16_16x16_k400.yaml', 'k600': 'Kinetics/xvit_B
 
 def config_dir() -> Path:
     "The official configs: inside the installed package (a wheel ships them as `xvit/configs`), or the checkout's `configs/`."
-    here = Path(__file__).resolve().parent
+    import xvit
+    here = Path(xvit.__file__).resolve().parent
     for d in (here/'configs', here.parent/'configs'):
         if d.is_dir(): return d
     raise FileNotFoundError(f"the official configs are not installed beside {here}: reinstall xvit, or pass a config file's path")

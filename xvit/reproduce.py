@@ -50,17 +50,17 @@ DATA_HELP = {
     'kinetics': """Kinetics-600 validation set (about 30k videos, ~30 GB), e.g. with the CVDF mirror's scripts
 (github.com/cvdfoundation/kinetics-dataset, k600 val) and its annotation file val.csv. Then:
   xvit resize k600/val k600_256/val --short-side 256
-  (write k600_256/val.csv: one `path label` line per video, label = the class index 0..599 the
-   checkpoint was trained with; evaluate a few hundred videos first: a top-1 near chance means
-   the class order differs)
-  xvit pack k600_256/val.csv {dir} --dataset kinetics --split val
+  xvit pack k600/val.csv {dir} --root k600_256/val --dataset kinetics --split val
+  (DeepMind's CSV as it comes: classes numbered in alphabetical order, as the official preparation
+   does, written to {dir}/classes.txt; evaluate a few hundred videos first: a top-1 near chance means
+   the checkpoint numbers its classes otherwise)
 and pass --k600-dir {dir} (the folder holding annotations/val.txt and seq_h5/val/).""",
     'ssv2': """Something-Something-v2 validation set (24,777 webm videos), from Qualcomm's download page
 (20bn-something-something-v2 parts and labels/validation.json, labels.json). Then:
   xvit resize ssv2/videos ssv2_256 --short-side 256
-  (write ssv2_256/val.csv: one `path label` line per validation video, label = the index in
-   labels.json of its template, with the brackets of `[something]` removed)
-  xvit pack ssv2_256/val.csv {dir} --dataset ssv2 --split val
+  xvit pack labels/validation.json {dir} --root ssv2_256 --dataset ssv2 --split val --classes labels/labels.json
+  (each video's class is its template, brackets removed, looked up in labels.json, as the official
+   preparation does)
 and pass --ssv2-dir {dir} (the folder holding val_videofolder.txt and seq_h5/).""",
 }
 
