@@ -70,8 +70,9 @@ def _value(v: str):
     low = v.lower()
     if low in ('true', 'false'): return low == 'true'
     if low in ('none', 'null'): return None
-    try: return ast.literal_eval(v)
-    except (ValueError, SyntaxError): pass
+    try: x = ast.literal_eval(v)
+    except (ValueError, SyntaxError): x = None
+    else: return list(x) if isinstance(x, tuple) else x      # '9,10,11' reads as a tuple
     if ',' in v: return [_value(x.strip()) for x in v.strip('[]').split(',') if x.strip()]
     return v
 
