@@ -4,7 +4,7 @@
 
 # %% ../nbs/02a_convert.ipynb #6daa29ea
 from __future__ import annotations
-import json, os, re, tempfile
+import json, re
 from pathlib import Path
 
 import torch
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import yaml
 
 from .core import load_checkpoint
-from .core import read_class_names
+from .core import read_class_names, atomic_write
 from .model import XViT, official_to_xvit, resize_official_pos_embed, checkpoint_filter_fn
 
 # %% auto #0
@@ -173,20 +173,14 @@ def conformance_clip(T: int = 16, size: int = 224) -> torch.Tensor:
     return ((clip / 255 - 0.5) / 0.5).permute(0, 4, 1, 2, 3)
 
 # %% ../nbs/02a_convert.ipynb #26f17e63
-def _write_atomic(path: Path, write):
-    "write(tmp) then rename over `path`: a reader (or a crash) never sees half a file."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try: write(tmp); os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
-
 def save_xvit(model: XViT, path) -> Path:
     "Save `model.state_dict()` to `path` and its constructor arguments (and class names, where known) to `path` with suffix .json; atomically."
     path = Path(path)
     if path.suffix.lower() == '.json': raise ValueError(f"{path}: the weights cannot go in a .json file (it holds the arguments beside them): use .pt")
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {**model.arch, **({'class_names': model.class_names} if model.class_names else {})}
-    _write_atomic(path, lambda tmp: torch.save(model.state_dict(), tmp))
-    _write_atomic(path.with_suffix('.json'), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
+    atomic_write(path, lambda f: torch.save(model.state_dict(), f))
+    atomic_write(path.with_suffix('.json'), lambda f: f.write(json.dumps(meta, indent=1).encode()))
     return path
 
 def load_xvit(path, class_names=None, **arch) -> XViT:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #cda48fe8
 from __future__ import annotations
-import importlib.util, os
+import importlib.util, os, tempfile
 from pathlib import Path
 
 import torch
@@ -13,7 +13,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
-__all__ = ['SAMPLE_VIDEOS', 'sample_video', 'read_video', 'frames_to_clip', 'read_class_names', 'load_checkpoint', 'count_flops']
+__all__ = ['SAMPLE_VIDEOS', 'sample_video', 'read_video', 'frames_to_clip', 'read_class_names', 'load_checkpoint', 'atomic_write',
+           'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 SAMPLE_VIDEOS = ('bikes', 'bigbuckbunny', 'carphone_pristine', 'carphone_distorted')
@@ -113,6 +114,23 @@ def load_checkpoint(path) -> dict:
     except Exception as e:
         raise ValueError(f"cannot load checkpoint {path}: {e}. It must be a PyTorch checkpoint that loads with "
                          "weights_only=True (tensors, numbers, strings and containers only).") from e
+
+# %% ../nbs/00_core.ipynb #b552fde1
+def atomic_write(path, write) -> Path:
+    "Call `write(f)` on a temporary binary file beside `path`, flush it to disk, then rename it over `path`."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            write(f)
+            f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)                      # mkstemp makes it private; this is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 # %% ../nbs/00_core.ipynb #192ab9e8
 def count_flops(fn, *args, **kwargs) -> int:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
-           'plot_confusion', 'score_views', 'write_predictions', 'test_class_names', 'evaluate', 'run', 'video_views',
+           'plot_confusion', 'score_views', 'write_predictions', 'eval_class_names', 'evaluate', 'run', 'video_views',
            'Prediction', 'predict_probs', 'predict']
 
 # %% ../nbs/07_eval.ipynb #9b7ab96e
@@ -118,7 +118,7 @@ def write_predictions(path, names: list, scores: torch.Tensor, labels: torch.Ten
             w.writerow(row)
     return path
 
-def test_class_names(cfg: CfgNode, model) -> list | None:
+def eval_class_names(cfg: CfgNode, model) -> list | None:
     "Class names for a test run: the model's own (a converted checkpoint can carry them), else `classes.txt` beside the data (`xvit pack` writes it)."
     names = getattr(model, 'class_names', None)
     listed = Path(cfg.DATA.PATH_TO_DATA_DIR)/'classes.txt'
@@ -151,7 +151,7 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
                   softmax_disagrees=int((softmax_votes.argmax(1) != scores.argmax(1)).sum()))
     if is_main():
         out = Path(cfg.OUTPUT_DIR); out.mkdir(parents=True, exist_ok=True)
-        names = test_class_names(cfg, model)
+        names = eval_class_names(cfg, model)
         write_predictions(out/'predictions_test.csv', [v['path'] for v in dataset.videos], scores, vlabels, class_names=names)
         (out/'metrics_test.json').write_text(json.dumps(result, indent=1))
         fig = plot_confusion(confusion_matrix(scores, vlabels, scores.shape[1]), names); fig.savefig(out/'confusion_test.png', dpi=90)

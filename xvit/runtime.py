@@ -4,14 +4,14 @@
 
 # %% ../nbs/06_runtime.ipynb #32d02af8
 from __future__ import annotations
-import logging, os, re, tempfile, warnings
+import logging, os, re, warnings
 from pathlib import Path
 
 import torch
 
 from .config import CfgNode
 from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, load_strict
-from .core import load_checkpoint
+from .core import load_checkpoint, atomic_write
 from .model import XViT
 
 log = logging.getLogger(__name__)
@@ -72,20 +72,8 @@ def checkpoint_path(out_dir, epoch: int) -> Path:
     return checkpoint_dir(out_dir)/f'checkpoint_epoch_{epoch + 1:05d}.pyth'
 
 def save_checkpoint(path, state: dict) -> Path:
-    "Write `state` to `path` atomically: a temporary file in the same folder, fsync, then rename."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(state, f)
-            f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)                      # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    "Write `state` to `path` atomically (`atomic_write`: a temporary file in the same folder, fsync, then rename)."
+    return atomic_write(path, lambda f: torch.save(state, f))
 
 def list_checkpoints(out_dir) -> list:
     "The official checkpoint files under `out_dir/checkpoints`, oldest first (temporary files are not listed)."
