@@ -23,7 +23,8 @@ __all__ = ['ARCH_DEFAULTS', 'BENCH_MODELS', 'BENCH_VARIANTS', 'GPU_PEAK_BF16_TFL
            'measured_macs', 'variant_arch', 'device_meta', 'time_call', 'interleaved', 'summarize', 'activation_bytes',
            'OfficialStyleXViTBlock', 'official_style', 'block_benchmark', 'sdpa_backend', 'model_benchmark',
            'achieved_tflops', 'mfu', 'memory_rows', 'pair_train_benchmark', 'flops_rows', 'write_csv',
-           'step_peak_bytes', 'largest_frames', 'longest_clip', 'paths_benchmark', 'gpu_report']
+           'checkpoint_step', 'step_rss', 'step_rss_subprocess', 'grad_checkpoint_benchmark', 'step_peak_bytes',
+           'largest_frames', 'longest_clip', 'paths_benchmark', 'gpu_report']
 
 # %% ../nbs/04_benchmark.ipynb #25461808
 ARCH_DEFAULTS = dict(img_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, num_classes=600,
@@ -120,12 +121,13 @@ def summarize(times: dict, ref: str | None = None) -> dict:
     return out
 
 # %% ../nbs/04_benchmark.ipynb #1bd870e4
-def activation_bytes(model: nn.Module, clip: torch.Tensor) -> int:
-    "Bytes of the distinct tensors autograd saves for the backward pass of `model(clip)` (CPU or GPU)."
+def activation_bytes(model: nn.Module, clip: torch.Tensor, params: bool = True) -> int:
+    "Bytes of the distinct tensors autograd saves for the backward pass of `model(clip)` (CPU or GPU); without `params`, leaving out the model's parameters (linear layers save their weights, which are there anyway)."
+    skip = set() if params else {(p.untyped_storage().data_ptr(), p.device) for p in model.parameters()}
     seen = {}
     def pack(t):
         s = t.untyped_storage()
-        seen[(s.data_ptr(), t.device)] = s.nbytes()
+        if (s.data_ptr(), t.device) not in skip: seen[(s.data_ptr(), t.device)] = s.nbytes()
         return t.detach()            # not `t` itself: a saved output holding itself would be a reference cycle autograd never frees
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(clip)
@@ -316,6 +318,114 @@ def write_csv(rows: list, path) -> Path:
         w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(rows)
     os.replace(tmp, path)
     return path
+
+# %% ../nbs/04_benchmark.ipynb #8f9a3f70
+def checkpoint_step(frames: int = 16, batch: int = 1, arch: dict | None = None, seed: int = 0) -> tuple:
+    "(model, clip, step): an `XViT(num_frames=frames, **arch)` (segments of up to 8 frames) in training mode, a random clip, and `step()`, one training step (forward, cross-entropy, backward, SGD step)."
+    torch.manual_seed(seed)
+    model = XViT(num_frames=frames, **(dict(num_segments=min(8, frames)) | (arch or {}))).train()
+    clip = torch.randn(batch, 3, frames, model.img_size, model.img_size)
+    target = torch.randint(0, max(model.num_classes, 1), (batch,))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    def step():
+        F.cross_entropy(model(clip), target).backward(); opt.step(); opt.zero_grad(set_to_none=True)
+    return model, clip, step
+
+def _status_kib(field: str) -> int | None:
+    "A field of /proc/self/status (VmRSS, VmHWM) in KiB; None without /proc."
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field + ':'): return int(line.split()[1])
+    except OSError: return None
+
+def _reset_peak_rss() -> bool:
+    "Set this process's peak RSS (VmHWM) back to its current RSS (Linux: '5' into /proc/self/clear_refs); False where that is refused."
+    try:
+        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+        return True
+    except OSError: return False
+
+def step_rss(frames: int = 16, checkpointing: bool = False, batch: int = 1, arch: dict | None = None, threads: int | None = None) -> dict:
+    "In this process: the resident memory once the model and clip are made (`base_mib`), and the peak of one training step above it (`step_peak_mib`). Meant for a fresh process (`step_rss_subprocess`)."
+    import resource
+    if threads: torch.set_num_threads(threads)
+    model, clip, step = checkpoint_step(frames, batch, arch)
+    model.set_grad_checkpointing(checkpointing)
+    gc.collect()
+    base = _status_kib('VmRSS')
+    reset = base is not None and _reset_peak_rss()
+    step()
+    peak = _status_kib('VmHWM') if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux
+    if base is None: base = 0                                       # no /proc: the step's peak is the whole process's
+    return dict(base_mib=base / 1024, step_peak_mib=(peak - base) / 1024, peak_reset=reset, threads=torch.get_num_threads())
+
+def step_rss_subprocess(frames: int = 16, checkpointing: bool = False, batch: int = 1, arch: dict | None = None, threads: int | None = None,
+                        env: dict | None = None, timeout: float | None = None) -> dict:
+    "`step_rss` in a fresh Python process (with `env` added to its environment), so no earlier allocation (of this process or of the other configuration) hides in its peak."
+    import json, os, subprocess, sys
+    import xvit
+    args = dict(frames=frames, checkpointing=checkpointing, batch=batch, arch=arch, threads=threads or torch.get_num_threads())
+    code = f"import json; from xvit.bench import step_rss; print(json.dumps(step_rss(**json.loads({json.dumps(json.dumps(args))}))))"
+    extra, env = env, dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(xvit.__file__).parent.parent), os.environ.get('PYTHONPATH')])))
+    env.update({'OMP_NUM_THREADS': str(args['threads']), **{k: str(v) for k, v in (extra or {}).items()}})
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"the memory measurement (T={frames}, checkpointing={checkpointing}) exited with {p.returncode}"
+                           f"{' (killed: out of memory?)' if p.returncode < 0 else ''}: {p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+def _available_bytes() -> float:
+    "MemAvailable of /proc/meminfo in bytes (inf without /proc)."
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
+    except OSError: pass
+    return float('inf')
+
+def grad_checkpoint_benchmark(frames=(8, 16), rounds: int = 3, warmup: int = 1, batch: int = 1, threads: int | None = None,
+                              arch: dict | None = None, rss: bool = True, mmap_threshold: int = 2**20, budget_gib: float | None = None, progress=print) -> list:
+    "A training step of `XViT(**arch)` (default XViT-B/16) plain and with activation checkpointing, per T: the step's peak RSS above the built model (a fresh process each, with `rss`; `step_peak_mib` with glibc's mmap threshold fixed at `mmap_threshold` bytes, `step_peak_default_mib` with its default), the activations autograd saves for backward (parameters left out), and interleaved step times with the median per-round ratio to plain. One row per (T, configuration); a T whose plain step is predicted (linearly, from the last T) to need more than `budget_gib` (default: 80% of the memory available then) is skipped."
+    prev = torch.get_num_threads()
+    if threads: torch.set_num_threads(threads)
+    threads = torch.get_num_threads()
+    rows, last = [], None                                 # last: (T, bytes the plain step needed)
+    try:
+        for T in sorted(frames):
+            budget = budget_gib * 2**30 if budget_gib is not None else 0.8 * _available_bytes()
+            if last is not None and last[1] * T / last[0] > budget:
+                progress(f"T={T}: skipped, the plain step would need about {last[1] * T / last[0] / 2**30:.1f} GiB, over the {budget / 2**30:.1f} GiB budget")
+                continue
+            nan = dict(base_mib=float('nan'), step_peak_mib=float('nan'))
+            mem = {c: step_rss_subprocess(T, c, batch, arch, threads, dict(MALLOC_MMAP_THRESHOLD_=mmap_threshold)) if rss else nan for c in (False, True)}
+            default = {c: step_rss_subprocess(T, c, batch, arch, threads) if rss else nan for c in (False, True)}
+            model, clip, step = checkpoint_step(T, batch, arch)
+            params = sum(p.numel() * p.element_size() for p in model.parameters())
+            saved = {}
+            for c in (False, True):
+                model.set_grad_checkpointing(c); saved[c] = activation_bytes(model, clip, params=False)
+            def run(c):
+                model.set_grad_checkpointing(c); step()
+            times = interleaved({'plain': lambda: run(False), 'checkpointed': lambda: run(True)}, rounds, warmup)
+            s = summarize(times, 'plain')
+            per_round = [b / a for a, b in zip(times['plain'], times['checkpointed'])]
+            for c, name in ((False, 'plain'), (True, 'checkpointed')):
+                rows.append(dict(frames=T, batch=batch, checkpointing=c, step_peak_mib=mem[c]['step_peak_mib'],
+                                 step_peak_default_mib=default[c]['step_peak_mib'], mmap_threshold=mmap_threshold, base_mib=mem[c]['base_mib'],
+                                 saved_mib=saved[c] / 2**20, params_mib=params / 2**20, median_s=s[name]['median_s'], min_s=s[name]['min_s'],
+                                 max_s=s[name]['max_s'], time_ratio=s[name]['ratio_to_plain'], time_ratio_min=min(per_round) if c else 1.0,
+                                 time_ratio_max=max(per_round) if c else 1.0, rounds=rounds, warmup=warmup,
+                                 embed_dim=model.embed_dim, depth=len(model.blocks), img_size=model.img_size, **device_meta('cpu')))
+            need = max(mem[False]['step_peak_mib'], default[False]['step_peak_mib']) * 2**20 if rss else 2 * saved[False] + 2 * params
+            last = (T, need + (mem[False]['base_mib'] * 2**20 if rss else params))
+            progress(f"T={T}: step peak {mem[False]['step_peak_mib']:.0f} -> {mem[True]['step_peak_mib']:.0f} MiB (default malloc: "
+                     f"{default[False]['step_peak_mib']:.0f} -> {default[True]['step_peak_mib']:.0f}), saved {saved[False] / 2**20:.0f} -> "
+                     f"{saved[True] / 2**20:.0f} MiB, checkpointed step {s['checkpointed']['ratio_to_plain']:.2f}x the time "
+                     f"(per round: {', '.join(f'{r:.2f}' for r in per_round)})")
+            del model, clip, step, times; gc.collect()
+    finally: torch.set_num_threads(prev)
+    return rows
 
 # %% ../nbs/04_benchmark.ipynb #78a4e59f
 def step_peak_bytes(variant: str, frames: int, device='cuda', dtype=torch.bfloat16, batch: int = 1, arch: dict | None = None) -> int:

@@ -85,6 +85,13 @@ def _parse_arch(pairs) -> dict:
         arch[k.strip()] = _value(v.strip())
     return arch
 
+def _labels(labels):
+    "A class-name file, or 'kinetics400' for the Kinetics-400 names that torchvision ships (alphabetical, as the official lists)."
+    if labels is not None and str(labels).lower() == 'kinetics400' and not Path(labels).exists():
+        from xvit.prepare import kinetics400_classes
+        return kinetics400_classes()
+    return labels
+
 def convert(src, dst, labels=None, **arch) -> Path:
     "Convert the official checkpoint `src` into xvit's state dict at `dst` (+ JSON arguments and class names); returns `dst`."
     from xvit.convert import from_official, save_xvit
@@ -94,7 +101,7 @@ def convert(src, dst, labels=None, **arch) -> Path:
     for target in (dst, dst.with_suffix('.json')):
         if target.resolve() == src.resolve() or (target.exists() and src.exists() and target.samefile(src)):
             raise ValueError(f"{target} is the source checkpoint: converting would overwrite it; choose another destination")
-    return save_xvit(from_official(src, labels, **arch), dst)
+    return save_xvit(from_official(src, _labels(labels), **arch), dst)
 
 # %% ../nbs/10_cli.ipynb #1b2ec604
 def _items(s) -> list:
@@ -154,7 +161,7 @@ def predict_videos(videos, checkpoint, labels=None, top: int = 5, views: str = '
     videos = [_video(v) for v in videos]
     for v in videos:
         if not v.exists(): raise FileNotFoundError(f"video not found: {v}")
-    model = load_xvit(checkpoint, labels, **arch)
+    model = load_xvit(checkpoint, _labels(labels), **arch)
     _check_frames(frames, model.num_segments if model.attention == 'xvit' else None)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model.to(device)
@@ -204,8 +211,8 @@ def parser() -> argparse.ArgumentParser:
                        description='Top classes of each video with their probabilities, from an official or converted checkpoint.')
     p.add_argument('videos', nargs='+', metavar='VIDEO', help=f'video files (or sample names: {", ".join(SAMPLES)})')
     p.add_argument('--checkpoint', required=True, help='official (.pyth) or converted (xvit convert) checkpoint')
-    p.add_argument('--labels', help="class names: one per line in index order, or a JSON mapping name -> index (SSv2's labels file); "
-                   "default: the checkpoint's, if it carries them")
+    p.add_argument('--labels', help="class names: one per line in index order, or a JSON mapping name -> index (SSv2's labels file), "
+                   "or kinetics400 (torchvision's list); default: the checkpoint's, if it carries them")
     p.add_argument('--top', type=int, default=5, help='how many classes to show per video')
     p.add_argument('--views', choices=['official', 'centre'], default='official',
                    help='official: temporal views x 3 crops, logits summed; centre: one centre clip and crop')
@@ -228,7 +235,7 @@ def parser() -> argparse.ArgumentParser:
                        description='Convert an official checkpoint (.pyth) to a plain state dict DST with xvit key names, and DST.json '
                        'with the constructor arguments (and class names). Written atomically; the source is never overwritten.')
     c.add_argument('src', help='official checkpoint'); c.add_argument('dst', help='output state dict, e.g. k600.pt (not .json)')
-    c.add_argument('--labels', help='class names to store with the weights: one per line in index order, or a JSON mapping name -> index')
+    c.add_argument('--labels', help='class names to store with the weights: one per line in index order, a JSON mapping name -> index, or kinetics400')
     c.add_argument('--arch', nargs='*', help=arch_help + " (num_heads when the checkpoint's config does not name a known ViT)")
     r = sub.add_parser('resize', formatter_class=F, help='re-encode every video under SRC so its short side is --short-side pixels, mirrored under DST')
     r.add_argument('src', help='folder of videos'); r.add_argument('dst', help='output folder (same tree)')
