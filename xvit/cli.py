@@ -296,7 +296,7 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument('--skip-miniature', action='store_true', help='only the zoo rows')
     return top
 
-def _run(args, sub) -> int:
+def _run(args) -> int:
     "Run the parsed command; returns the exit status."
     arch = _parse_arch(getattr(args, 'arch', None))
     if getattr(args, 'stride', 1) < 1: raise ValueError(f"--stride must be at least 1, got {args.stride}")
@@ -373,7 +373,7 @@ def main(argv=None) -> int:
     shown.setFormatter(logging.Formatter('%(message)s'))
     level, propagate = lib.level, lib.propagate
     lib.addHandler(shown); lib.setLevel(logging.INFO); lib.propagate = False
-    try: return _run(args, None)
+    try: return _run(args)
     except (FileNotFoundError, ValueError, KeyError, TypeError, NotImplementedError) as e:
         _close_bars()
         msg = str(e).strip('"') if isinstance(e, KeyError) else str(e)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import read_video, read_class_names
+from .core import read_video, read_class_names, atomic_write
 from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset
 
 log = logging.getLogger(__name__)   # quiet unless the caller configures logging; the CLI prints it
@@ -32,9 +32,7 @@ def _tmp_path(dst: Path) -> Path:
 def _clear_stale(dst: Path):
     for stale in dst.parent.glob(f".{dst.name}.tmp-*"): stale.unlink(missing_ok=True)
 
-def _write_text_atomic(path: Path, text: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path); tmp.write_text(text, encoding='utf-8'); os.replace(tmp, path)
+def _write_text_atomic(path: Path, text: str): atomic_write(path, lambda f: f.write(text.encode('utf-8')))
 
 # %% ../nbs/03a_prepare.ipynb #73be73de
 VIDEO_EXTS = ('.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v')
