@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # XViT-B/16 on 8 frames takes 4.1-5.2 s with 1 thread and 2.6-3.4 s with 2, so `xvit demo` keeps torch's default; the miniature models of `make demo` are faster on one thread.)
 TEST_THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: all venv demo test test-all export-check nbtest docs-check clean-venv export prepare readme gpu-wheels
+.PHONY: all venv demo test test-all export-check nbtest docs-check clean-venv export prepare readme gpu-wheels wheel outputs
 
 all: test
 
@@ -40,13 +40,23 @@ export-check: $(STAMP)
 	  echo "xvit/ was out of sync with nbs/: nbdev_export has now rewritten it; commit the notebooks and xvit/ together."; exit 1; \
 	fi; rm -rf $$tmp; echo "export-check: xvit/ matches nbs/"
 
-# nbdev_test runs every notebook (cells flagged slow or gpu are skipped; `make test-all` runs slow ones too)
-nbtest: $(STAMP)
-	@set -o pipefail; $(TEST_THREADS) $(BIN)/nbdev_test --n_workers 2 --timing $(NBTEST_FLAGS) 2>&1 | tee .nbtest.log; rc=$$?; \
-	failed=$$(grep -cE '^\s+\S+\.ipynb$$' .nbtest.log); passed=$$(( $$(ls nbs/*.ipynb | wc -l) - failed )); rm -f .nbtest.log; \
-	echo "notebooks: $$passed passed, $$failed failed"; exit $$rc
+# A wheel built from the checkout, installed into an empty folder: the notebooks run against it, each one alone in an
+# empty folder with no GPU visible, as in Colab (.ci/notebooks.py; two at once, one thread each)
+SITE := build/xvit-site
+wheel: $(STAMP)
+	@rm -rf build/wheel build/lib build/bdist* $(SITE) && $(BIN)/pip wheel -q --no-deps --no-build-isolation -w build/wheel . && \
+	$(BIN)/pip install -q --no-deps --target $(SITE) build/wheel/xvit-*.whl && echo "wheel: $$(ls build/wheel) installed in $(SITE)"
 
-test-all: NBTEST_FLAGS = --flags slow
+# Every notebook runs (cells flagged slow or gpu are skipped; `make test-all` runs slow ones too) and its text outputs
+# must match the committed ones: a notebook committed without re-executing it fails here
+nbtest: wheel
+	$(BIN)/python .ci/notebooks.py check --site $(SITE) $(if $(NBTEST_FLAGS),--flags $(NBTEST_FLAGS))
+
+# Re-execute the notebooks and write their outputs into them (then commit them): after changing a notebook
+outputs: export wheel
+	$(BIN)/python .ci/notebooks.py run --site $(SITE) $(NB)
+
+test-all: NBTEST_FLAGS = slow
 test-all: test
 
 # The docs build up to quarto. nbdev_proc_nbs tries to install quarto when it is missing,
@@ -79,7 +89,7 @@ clean-venv:
 #   pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH
 GPU_WHEELS := av nbdev execnb fastcore fastgit ghapi asttokens astunparse watchdog ipython ipython_pygments_lexers jedi parso \
   matplotlib-inline pexpect ptyprocess prompt_toolkit wcwidth stack-data executing pure_eval traitlets comm ipywidgets \
-  jupyterlab_widgets widgetsnbextension scikit-video
+  jupyterlab_widgets widgetsnbextension
 gpu-wheels: $(STAMP)
 	@$(BIN)/pip freeze | python3 -c "import sys, re; want = {re.sub('[-_.]+', '-', w).lower() for w in sys.argv[1:]}; \
 	  print('\n'.join(l.strip() for l in sys.stdin if re.sub('[-_.]+', '-', l.split('==')[0]).lower() in want))" $(GPU_WHEELS) > .gpu-wheels.txt

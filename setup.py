@@ -27,6 +27,7 @@ if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_require
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+notebook_requirements = shlex.split(cfg.get('notebook_requirements', ''))
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -37,12 +38,16 @@ setuptools.setup(
         'Natural Language :: ' + cfg['language'].title(),
     ] + ['Programming Language :: Python :: '+o for o in py_versions[py_versions.index(min_python):]],
     url = cfg['git_url'],
-    packages = setuptools.find_packages(include=['xvit', 'xvit.*']) + ['xvit.configs'],
-    package_dir = {'xvit.configs': 'configs'},              # the official configs ship inside the package
-    package_data = {'xvit.configs': ['*/*.yaml']},
+    # the official configs, the sample videos with the conformance case, and the committed benchmark results
+    # ship inside the package, so that a notebook runs from an installed xvit (xvit.core.shipped_dir finds them)
+    packages = setuptools.find_packages(include=['xvit', 'xvit.*']) + [
+        'xvit.configs', 'xvit.configs.Kinetics', 'xvit.configs.SSv2', 'xvit.samples', 'xvit.bench_results', 'xvit.bench_results.miniature'],
+    package_dir = {'xvit.configs': 'configs', 'xvit.samples': 'nbs/data', 'xvit.bench_results': 'nbs/bench_results'},
+    package_data = {'xvit.configs.Kinetics': ['*.yaml'], 'xvit.configs.SSv2': ['*.yaml'], 'xvit.samples': ['*.mp4', '*.pt'],
+                    'xvit.bench_results': ['*.csv', '*.png'], 'xvit.bench_results.miniature': ['*.csv', '*.png']},
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements },
+    extras_require={ 'dev': dev_requirements + notebook_requirements, 'notebooks': notebook_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

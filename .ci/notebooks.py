@@ -1,0 +1,178 @@
+"""Execute the notebooks, commit their outputs, and check that the committed outputs are fresh.
+
+    python .ci/notebooks.py run   [--site DIR] [NB ...]  execute and write the outputs into the notebooks (`make outputs`)
+    python .ci/notebooks.py check [--site DIR] [NB ...]  execute copies and compare their text outputs with the committed ones
+                                                         (`make test`)
+With --site, each notebook runs alone in an empty folder against the xvit installed in DIR (a built wheel), with no GPU
+visible: as a notebook runs in Colab. Without it, notebooks run in nbs/ against the checkout.
+
+Cells flagged with settings.ini's `tst_flags` (slow, gpu) are skipped, as nbdev_test skips them, and keep no outputs.
+Two notebooks run at once, one thread each. Text outputs must match after normalising what honestly varies between
+runs and machines (temporary paths, object addresses, the last digits of floats); a figure must still be a figure.
+"""
+import argparse, configparser, json, os, re, shutil, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT/'nbs'
+# Notebooks that exercise the checkout itself (they build a wheel from it, or call `make`), so they run in nbs/ even with --site
+NEEDS_CHECKOUT = {'11_package.ipynb': 'builds a wheel from the checkout and installs it'}
+MAX_TEXT = 12_000        # characters of text one cell may print: outputs are for reading, not dumps
+MAX_NB_BYTES = 4_000_000
+
+def flags():
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    return set(cfg['DEFAULT'].get('tst_flags', '').split())
+
+def directives(src):
+    "The `#| ...` lines at the top of a cell, as nbdev reads them."
+    out = {}
+    for line in src.splitlines():
+        m = re.match(r'\s*#\|\s*([\w-]+):?\s*(.*)', line)
+        if m: out[m[1]] = m[2].strip()
+        elif line.strip() and not line.lstrip().startswith('#'): break
+    return out
+
+def skipped(cell, skip):
+    if cell['cell_type'] != 'code': return True
+    src = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+    if 'nbdev_export' + '(' in src: return True
+    d = directives(src)
+    return d.get('eval', '').lower() == 'false' or bool(skip & d.keys())
+
+# ---------------------------------------------------------------- executing one notebook (in its own process)
+def execute_one(src, dest, skip):
+    "Run notebook `src` in the current folder; write it with fresh outputs to `dest`."
+    os.environ['IN_TEST'] = '1'
+    from execnb.nbio import read_nb, write_nb
+    from execnb.shell import CaptureShell
+    nb = read_nb(src)
+    shell = CaptureShell(Path(src).resolve(), mpl_format='png')   # png, not retina: half the bytes in the notebook
+    t0, err = time.time(), None
+    try:
+        for cell in nb.cells:
+            if skipped(cell, skip):
+                if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
+                continue
+            shell.cell(cell)
+            if shell.exc: raise shell.exc
+    except BaseException as e:
+        err = shell.prettytb(fname=src) if shell.exc else repr(e)
+    write_nb(nb, dest)
+    return err, time.time() - t0
+
+# ---------------------------------------------------------------- comparing outputs
+_NUM = re.compile(r'[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?')
+_VARIES = [(re.compile(r'/tmp/[\w./-]+|/var/folders/[\w./-]+'), '<tmp>'),
+           (re.compile(r'\S*/(?:site-packages|xvit-site)/'), '<site>/'),
+           (re.compile(r'0x[0-9a-fA-F]{6,}'), '<addr>'),
+           (re.compile(r'\x1b\[[0-9;]*m'), '')]
+
+def text_of(outputs):
+    "The text a cell shows (streams, plain-text results, errors) and how many figures it draws."
+    parts, images = [], 0
+    for o in outputs:
+        if o['output_type'] == 'stream': parts.append(''.join(o['text']))
+        elif o['output_type'] == 'error': parts.append(f"{o['ename']}: {o['evalue']}")
+        else:
+            data = o.get('data', {})
+            images += any(k.startswith('image/') for k in data)
+            if 'text/plain' in data and not any(k.startswith('image/') for k in data): parts.append(''.join(data['text/plain']))
+    text = ''.join(parts)
+    for pat, rep in _VARIES: text = pat.sub(rep, text)
+    return text, images
+
+def same_number(a, b):
+    x, y = float(a), float(b)
+    if abs(x) < 1e-4 and abs(y) < 1e-4: return True          # round-off sized numbers (max |diff| of two paths...) vary per machine
+    return abs(x - y) <= 2e-3 * max(abs(x), abs(y)) + 10 ** -(len(a.split('.')[-1]) if '.' in a else 0)
+
+def same_text(a, b):
+    if _NUM.sub('#', a) != _NUM.sub('#', b): return False
+    return all(same_number(x, y) for x, y in zip(_NUM.findall(a), _NUM.findall(b)))
+
+def compare(committed, fresh):
+    "Differences between the committed outputs and a fresh run, cell by cell."
+    problems = []
+    for i, (c, f) in enumerate(zip(committed['cells'], fresh['cells'])):
+        if c['cell_type'] != 'code': continue
+        (ct, ci), (ft, fi) = text_of(c.get('outputs', [])), text_of(f.get('outputs', []))
+        head = ''.join(c['source'])[:60].replace('\n', ' | ')
+        if not same_text(ct, ft):
+            problems.append(f"cell {i} ({head}...): committed output differs from a fresh run\n"
+                            f"  committed: {ct[:400]!r}\n  fresh:     {ft[:400]!r}")
+        if ci != fi: problems.append(f"cell {i} ({head}...): {ci} figure(s) committed, {fi} drawn now")
+        if len(ft) > MAX_TEXT: problems.append(f"cell {i} ({head}...): prints {len(ft)} characters (at most {MAX_TEXT})")
+    return problems
+
+# ---------------------------------------------------------------- driver
+def run_notebook(nb, mode, site, skip):
+    "Execute `nb` in a subprocess; returns (name, error or None, seconds, problems)."
+    isolated = site is not None and nb.name not in NEEDS_CHECKOUT
+    work = Path(tempfile.mkdtemp(prefix='xvit-nb-'))
+    try:
+        # one thread each (two notebooks share the two CI cores), no progress bars in committed outputs
+        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', TQDM_DISABLE='1', MPLBACKEND='agg', PYTHONHASHSEED='0')
+        if site is not None: env['CUDA_VISIBLE_DEVICES'] = ''     # as on a CPU runtime: `#| gpu` work must skip itself
+        if isolated:
+            src, cwd = work/nb.name, work
+            shutil.copy(nb, src)                                  # the notebook alone, in an empty folder
+            env['PYTHONPATH'] = str(site)
+            env['XVIT_EXPECT_SITE'] = str(site)
+        else: src, cwd = nb, nb.parent
+        dest = work/('out-' + nb.name)
+        r = subprocess.run([sys.executable, __file__, '_one', str(src), str(dest), ' '.join(sorted(skip))],
+                           cwd=cwd, env=env, capture_output=True, text=True)
+        res = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else \
+              {'error': f'the runner died (exit {r.returncode}): {r.stderr[-3000:]}', 'seconds': 0}
+        if res['error']: return nb.name, res['error'], res['seconds'], []
+        fresh = json.loads(dest.read_text())
+        if mode == 'run':
+            nb.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + '\n')
+            subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', str(nb)], check=True, cwd=ROOT)
+            problems = []
+        else: problems = compare(json.loads(nb.read_text()), fresh)
+        if nb.stat().st_size > MAX_NB_BYTES: problems.append(f"{nb.stat().st_size} bytes: more than {MAX_NB_BYTES} (figures too large?)")
+        return nb.name, None, res['seconds'], problems
+    finally: shutil.rmtree(work, ignore_errors=True)
+
+def one(src, dest, skip):
+    expect = os.environ.get('XVIT_EXPECT_SITE')
+    if expect:
+        import xvit
+        if not Path(xvit.__file__).resolve().is_relative_to(Path(expect).resolve()):
+            print(json.dumps({'error': f'xvit came from {xvit.__file__}, not from the installed wheel in {expect}', 'seconds': 0})); return
+    err, secs = execute_one(src, dest, set(skip.split()))
+    print(json.dumps({'error': err, 'seconds': secs}))
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '_one': return one(*sys.argv[2:5])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('mode', choices=['run', 'check'])
+    ap.add_argument('notebooks', nargs='*', help='notebooks (default: every nbs/*.ipynb)')
+    ap.add_argument('--site', help='run each notebook alone against the xvit installed in this folder')
+    ap.add_argument('--flags', default='', help='flags to run anyway (e.g. slow)')
+    ap.add_argument('--workers', type=int, default=2)
+    a = ap.parse_intermixed_args()
+    nbs = [Path(n).resolve() for n in a.notebooks] or sorted(NBS.glob('*.ipynb'))
+    skip = flags() - set(a.flags.split())
+    site = Path(a.site).resolve() if a.site else None
+    t0, failed = time.time(), []
+    with ThreadPoolExecutor(a.workers) as ex:
+        for name, err, secs, problems in ex.map(lambda n: run_notebook(n, a.mode, site, skip), nbs):
+            where = 'alone, from the wheel' if site is not None and name not in NEEDS_CHECKOUT else 'in nbs/'
+            status = 'FAILED' if err else ('STALE' if problems else 'ok')
+            print(f'{status:6} {name:24} {secs:7.1f} s  ({where})', flush=True)
+            if err: print(err, file=sys.stderr)
+            for p in problems: print('   ', p)
+            if err or problems: failed.append(name)
+    for name, why in NEEDS_CHECKOUT.items():
+        if site is not None: print(f'note: {name} runs in nbs/, not alone: it {why}')
+    print(f"notebooks: {len(nbs) - len(failed)} {'ran' if a.mode == 'run' else 'fresh'}, {len(failed)} failed"
+          f"{': ' + ' '.join(failed) if failed else ''} ({time.time() - t0:.0f} s)")
+    if failed and a.mode == 'check':
+        print("Re-execute the notebooks with `make outputs` and commit them (a failure above is a real error first).")
+    sys.exit(1 if failed else 0)
+
+if __name__ == '__main__': main()
