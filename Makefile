@@ -26,8 +26,9 @@ $(STAMP): settings.ini setup.py
 
 venv: $(STAMP)
 
-# the miniature reproduction of the paper's claim (nbs/08_reproduce.ipynb), one seed, about 10 minutes on
-# one CPU thread; table printed, CSVs and figure in demo_results/miniature/ (a rerun resumes)
+# the miniature reproduction of the paper's claim (nbs/08_reproduce.ipynb), one seed: 10 training runs in two
+# processes of one thread each, about DEMO_MIN minutes on two free cores; table printed, CSVs and figure in
+# demo_results/miniature/ (each run is saved as it ends: a rerun resumes)
 demo: $(STAMP)
 	$(BIN)/xvit reproduce --seeds 1 --out demo_results
 
@@ -64,7 +65,8 @@ test-all: test
 docs-check: $(STAMP)
 	@tmp=$$(mktemp -d) && printf '#!/bin/sh\nexit 0\n' > $$tmp/quarto && chmod +x $$tmp/quarto && \
 	if command -v quarto >/dev/null; then q=""; else q=$$tmp; fi; \
-	PATH="$${q:+$$q:}$$PATH" $(BIN)/nbdev_proc_nbs && test -f _proc/_quarto.yml && echo "docs-check: nbdev_proc_nbs ok"
+	PATH="$${q:+$$q:}$$PATH" $(BIN)/nbdev_proc_nbs && test -f _proc/_quarto.yml && echo "docs-check: nbdev_proc_nbs ok" && \
+	$(BIN)/python .ci/docs_check.py && echo "docs-check: sidebar lists the notebooks; links, pages and Colab badges resolve"
 
 export: $(STAMP)
 	$(BIN)/nbdev_export

@@ -20,6 +20,7 @@ NBS = ROOT/'nbs'
 NEEDS_CHECKOUT = {'11_package.ipynb': 'builds a wheel from the checkout and installs it'}
 MAX_TEXT = 12_000        # characters of text one cell may print: outputs are for reading, not dumps
 MAX_NB_BYTES = 4_000_000
+VARIES = '# output varies'  # a cell whose source says so (with why: timings) is compared with its numbers masked
 
 def flags():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
@@ -98,7 +99,9 @@ def compare(committed, fresh):
     for i, (c, f) in enumerate(zip(committed['cells'], fresh['cells'])):
         if c['cell_type'] != 'code': continue
         (ct, ci), (ft, fi) = text_of(c.get('outputs', [])), text_of(f.get('outputs', []))
-        head = ''.join(c['source'])[:60].replace('\n', ' | ')
+        src = ''.join(c['source'])
+        head = src[:60].replace('\n', ' | ')
+        if VARIES in src: ct, ft = _NUM.sub('#', ct), _NUM.sub('#', ft)     # timings: the same text, any numbers
         if not same_text(ct, ft):
             problems.append(f"cell {i} ({head}...): committed output differs from a fresh run\n"
                             f"  committed: {ct[:400]!r}\n  fresh:     {ft[:400]!r}")
@@ -107,9 +110,9 @@ def compare(committed, fresh):
     return problems
 
 # ---------------------------------------------------------------- driver
-def run_notebook(nb, mode, site, skip):
+def run_notebook(nb, mode, site, skip, alone=False):
     "Execute `nb` in a subprocess; returns (name, error or None, seconds, problems)."
-    isolated = site is not None and nb.name not in NEEDS_CHECKOUT
+    isolated = (site is not None or alone) and nb.name not in NEEDS_CHECKOUT
     work = Path(tempfile.mkdtemp(prefix='xvit-nb-'))
     try:
         # one thread each (two notebooks share the two CI cores), no progress bars in committed outputs
@@ -118,8 +121,7 @@ def run_notebook(nb, mode, site, skip):
         if isolated:
             src, cwd = work/nb.name, work
             shutil.copy(nb, src)                                  # the notebook alone, in an empty folder
-            env['PYTHONPATH'] = str(site)
-            env['XVIT_EXPECT_SITE'] = str(site)
+            if site is not None: env['PYTHONPATH'] = env['XVIT_EXPECT_SITE'] = str(site)
         else: src, cwd = nb, nb.parent
         dest = work/('out-' + nb.name)
         r = subprocess.run([sys.executable, __file__, '_one', str(src), str(dest), ' '.join(sorted(skip))],
@@ -152,6 +154,7 @@ def main():
     ap.add_argument('mode', choices=['run', 'check'])
     ap.add_argument('notebooks', nargs='*', help='notebooks (default: every nbs/*.ipynb)')
     ap.add_argument('--site', help='run each notebook alone against the xvit installed in this folder')
+    ap.add_argument('--alone', action='store_true', help='run each notebook alone in an empty folder, against the xvit of this environment')
     ap.add_argument('--flags', default='', help='flags to run anyway (e.g. slow)')
     ap.add_argument('--workers', type=int, default=2)
     a = ap.parse_intermixed_args()
@@ -160,8 +163,9 @@ def main():
     site = Path(a.site).resolve() if a.site else None
     t0, failed = time.time(), []
     with ThreadPoolExecutor(a.workers) as ex:
-        for name, err, secs, problems in ex.map(lambda n: run_notebook(n, a.mode, site, skip), nbs):
-            where = 'alone, from the wheel' if site is not None and name not in NEEDS_CHECKOUT else 'in nbs/'
+        for name, err, secs, problems in ex.map(lambda n: run_notebook(n, a.mode, site, skip, a.alone), nbs):
+            where = 'in nbs/' if name in NEEDS_CHECKOUT or (site is None and not a.alone) else \
+                    'alone, from the wheel' if site is not None else 'alone'
             status = 'FAILED' if err else ('STALE' if problems else 'ok')
             print(f'{status:6} {name:24} {secs:7.1f} s  ({where})', flush=True)
             if err: print(err, file=sys.stderr)

