@@ -53,9 +53,8 @@ def execute_one(src, dest, skip):
     t0, err = time.time(), None
     try:
         for cell in nb.cells:
-            if skipped(cell, skip):
-                if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None
-                continue
+            if cell.cell_type == 'code': cell.outputs, cell.execution_count = [], None   # execnb keeps old outputs of a silent cell
+            if skipped(cell, skip): continue
             shell.cell(cell)
             if shell.exc: raise shell.exc
     except BaseException as e:
@@ -94,10 +93,10 @@ def same_text(a, b):
     return all(same_number(x, y) for x, y in zip(_NUM.findall(a), _NUM.findall(b)))
 
 def compare(committed, fresh):
-    "Differences between the committed outputs and a fresh run, cell by cell."
-    problems = []
+    "Differences between the committed outputs and a fresh run, cell by cell (flagged cells are committed without outputs)."
+    problems, flagged = [], flags()
     for i, (c, f) in enumerate(zip(committed['cells'], fresh['cells'])):
-        if c['cell_type'] != 'code': continue
+        if c['cell_type'] != 'code' or flagged & directives(''.join(c['source'])).keys(): continue
         (ct, ci), (ft, fi) = text_of(c.get('outputs', [])), text_of(f.get('outputs', []))
         src = ''.join(c['source'])
         head = src[:60].replace('\n', ' | ')

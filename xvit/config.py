@@ -199,8 +199,11 @@ def config_path(name) -> Path:
     if shipped.exists(): return shipped
     raise FileNotFoundError(f"config not found: {name} (a YAML file, or one of the shipped configs: {', '.join(CONFIGS)})")
 
-def load_cfg(path=None, opts=()) -> CfgNode:
-    "Official defaults, merged with the YAML file `path` (a path or a shipped config's short name) and then with command-line `opts` ['KEY', 'VALUE', ...]."
+def load_cfg(
+    path=None,  # a YAML file, or a shipped config's short name ('k400', 'k600', 'ssv2'); None: the defaults alone
+    opts=(),    # command-line overrides with official key names: ['TEST.NUM_SPATIAL_CROPS', '3', ...]
+) -> CfgNode:
+    "The official defaults, merged with the YAML file `path` and then with `opts`."
     cfg = get_cfg()
     if path is not None:
         path = config_path(path)

@@ -150,8 +150,12 @@ def _check_head_counts(source: str, cfg, kwargs: dict, given: dict):
                          f"(on the command line --arch num_heads=N). A wrong count loads without error but computes other outputs.")
 
 # %% ../nbs/02a_convert.ipynb #b8171c0d
-def from_official(checkpoint, class_names=None, **arch) -> XViT:
-    "Build an `XViT` (eval mode) from an official XViT checkpoint (path or loaded dict); `arch` overrides what weights and cfg say; `class_names`: a list or a class-name file."
+def from_official(
+    checkpoint,        # an official XViT checkpoint (`.pyth`): a path, or the dict `torch.load` gave
+    class_names=None,  # class names in index order: a list, or a file `read_class_names` reads
+    **arch,            # `XViT` arguments that override what the weights and the stored config say
+) -> XViT:             # the model in eval mode
+    "Build an `XViT` from an official XViT checkpoint, refusing weights that do not fit the architecture."
     source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the official checkpoint'
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
     if not isinstance(checkpoint, dict) or 'model_state' not in checkpoint:
@@ -183,8 +187,12 @@ def save_xvit(model: XViT, path) -> Path:
     atomic_write(path.with_suffix('.json'), lambda f: f.write(json.dumps(meta, indent=1).encode()))
     return path
 
-def load_xvit(path, class_names=None, **arch) -> XViT:
-    "Load an XViT (eval mode) from an official checkpoint or from `save_xvit`'s state dict + JSON; `arch` overrides; `class_names` (list or file) replaces stored names."
+def load_xvit(
+    path,              # an official checkpoint, or a `.pt` written by `save_xvit` (its `.json` beside it)
+    class_names=None,  # a list or a class-name file; replaces the names the file stores
+    **arch,            # `XViT` arguments that override the stored ones
+) -> XViT:             # the model in eval mode
+    "Load an XViT from an official checkpoint or from `save_xvit`'s state dict + JSON."
     path = Path(path)
     ck = load_checkpoint(path)
     if isinstance(ck, dict) and 'model_state' in ck: return from_official(ck, class_names, **arch)

@@ -61,8 +61,12 @@ def gpu_available(what: str = 'this cell') -> bool:
     return False
 
 # %% ../nbs/00_core.ipynb #d3bf9701
-def read_video(path, indices=None, threads: bool = True) -> torch.Tensor:
-    "Decode `path` with PyAV into uint8 RGB frames (T, H, W, 3); `indices` picks frames (clamped to the last one), None keeps all; `threads`: FFmpeg's multi-threaded decoding."
+def read_video(
+    path,                  # a video file PyAV can open (mp4, webm, avi...)
+    indices=None,          # frame numbers to keep (past the end: the last frame); None keeps every frame
+    threads: bool = True,  # FFmpeg's multi-threaded decoding (data loader workers turn it off)
+) -> torch.Tensor:         # uint8 RGB frames, (T, H, W, 3)
+    "Decode `path` with PyAV into uint8 RGB frames, keeping only the frames asked for."
     import av
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"video not found: {path}")
@@ -89,8 +93,13 @@ def read_video(path, indices=None, threads: bool = True) -> torch.Tensor:
     return torch.stack([got[min(i, count - 1)] for i in wanted])
 
 # %% ../nbs/00_core.ipynb #76a57cd0
-def frames_to_clip(frames: torch.Tensor, size: int = 224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> torch.Tensor:
-    "uint8 frames (T, H, W, 3) -> normalised centre-cropped clip (1, 3, T, size, size)."
+def frames_to_clip(
+    frames: torch.Tensor,   # uint8 frames (T, H, W, 3), as `read_video` returns them
+    size: int = 224,        # the short side is scaled to `size`, then the centre `size` x `size` is cut
+    mean=(0.5, 0.5, 0.5),   # per-channel mean of the model's training data (XViT's: 0.5)
+    std=(0.5, 0.5, 0.5),    # per-channel standard deviation
+) -> torch.Tensor:          # a float clip (1, 3, T, size, size), the model's input
+    "uint8 frames -> a normalised, centre-cropped clip of one video."
     if frames.ndim != 4 or frames.shape[-1] != 3: raise ValueError(f"expected frames of shape (T, H, W, 3), got {tuple(frames.shape)}")
     x = frames.permute(0, 3, 1, 2).float() / 255
     x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)

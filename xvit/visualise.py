@@ -283,7 +283,7 @@ class AttentionViewer:
     def __init__(self, models: dict, frames: torch.Tensor, span: int = 2, maps: dict | None = None):
         import ipywidgets as W
         self.models, self.frames, self.span = models, frames, span
-        self._maps, self._shown, self._busy = dict(maps or {}), {}, False
+        self._maps, self._shown, self._busy, self._live = dict(maps or {}), {}, False, False   # _live: on screen, so widget changes redraw
         T, first = frames.shape[0], next(iter(models))
         self.variant = W.Dropdown(options=list(models), value=first, description='variant')
         self.layer = W.Dropdown(options=self._layers(first), value='rollout', description='layer')
@@ -351,14 +351,14 @@ class AttentionViewer:
 
     def render(self, change=None):
         from IPython.display import display
-        if self._busy: return
+        if self._busy or not self._live: return          # nothing to redraw before the viewer is shown
         self.out.clear_output(wait=True)
         with self.out:
             fig = self.figure(); display(fig); plt.close(fig)
 
     def _ipython_display_(self):
         from IPython.display import display
-        self.render(); display(self.widget)
+        self._live = True; self.render(); display(self.widget)
 
 # %% ../nbs/05_visualise.ipynb #15aa6931
 def write_figures(video, out, checkpoint=None, frames: int | None = None, stride: int = 8, layers=None, start: int = 0, **arch) -> list:
