@@ -1,6 +1,7 @@
 """Checks of the docs site that need no quarto: the sidebar lists the notebooks and nothing else, and every link in
 the notebooks and README.md goes somewhere (site pages named from notebooks, Colab badges, files beside them)."""
 import json, re, sys
+from urllib.parse import unquote
 from pathlib import Path
 import yaml
 
@@ -9,22 +10,25 @@ NBS = ROOT/'nbs'
 SITE = 'https://xvit-dev.github.io/xvit/'
 COLAB = 'https://colab.research.google.com/github/xvit-dev/xvit/blob/main/'
 notebooks = sorted(p.name for p in NBS.glob('*.ipynb'))
-page = lambda nb: re.sub(r'^\d+[a-z]?_', '', Path(nb).stem) + '.html'      # nbdev names pages without the number
+page = lambda nb: re.sub(r'^\d+[a-zA-Z0-9]*_', '', Path(nb).stem).lower() + '.html'      # nbdev names pages without the number
 pages = {page(nb) for nb in notebooks} | {'index.html', ''}
 problems = []
 
 def listed(items):
     for it in items:
         if isinstance(it, str): yield it
-        else: yield from listed(it.get('contents', []))
+        elif 'href' in it: yield it['href']
+        elif isinstance(it.get('contents'), list): yield from listed(it['contents'])
+        else: problems.append(f"nbs/sidebar.yml: an entry the check cannot read: {it}")
 side = list(listed(yaml.safe_load((NBS/'sidebar.yml').read_text())['website']['sidebar']['contents']))
 if sorted(side) != notebooks or len(side) != len(set(side)):
     problems.append(f"nbs/sidebar.yml lists {sorted(side)}; the notebooks are {notebooks}")
 
-LINK = re.compile(r'\]\(([^)\s]+)\)')
+LINK = re.compile(r'\]\(<?([^)\s>]+)>?(?:\s+"[^"]*")?\)|(?:src|href)="([^"]+)"')
 def check_links(text, where, base):
-    for url in LINK.findall(text):
-        url = url.split('#')[0]
+    for groups in LINK.findall(text):
+        url = unquote(next(g for g in groups if g).split('#')[0].split('?')[0])
+        if url.startswith('http://xvit-dev.github.io') or url.rstrip('/') == SITE.rstrip('/'): url = SITE
         if url.startswith(SITE):
             if url[len(SITE):] not in pages: problems.append(f"{where}: {url} is not a page of the site (pages: {sorted(pages - {''})})")
         elif url.startswith(COLAB):

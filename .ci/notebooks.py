@@ -20,6 +20,7 @@ NBS = ROOT/'nbs'
 NEEDS_CHECKOUT = {'11_package.ipynb': 'builds a wheel from the checkout and installs it'}
 MAX_TEXT = 12_000        # characters of text one cell may print: outputs are for reading, not dumps
 MAX_NB_BYTES = 4_000_000
+TIMEOUT = 1800           # seconds one notebook may run
 VARIES = '# output varies'  # a cell whose source says so (with why: timings) is compared with its numbers masked
 
 def flags():
@@ -27,12 +28,12 @@ def flags():
     return set(cfg['DEFAULT'].get('tst_flags', '').split())
 
 def directives(src):
-    "The `#| ...` lines at the top of a cell, as nbdev reads them."
+    "The `#| ...` lines at the top of a cell, as nbdev reads them (it stops at the first other non-blank line)."
     out = {}
     for line in src.splitlines():
         m = re.match(r'\s*#\|\s*([\w-]+):?\s*(.*)', line)
         if m: out[m[1]] = m[2].strip()
-        elif line.strip() and not line.lstrip().startswith('#'): break
+        elif line.strip() and not line.lstrip().startswith('%%'): break
     return out
 
 def skipped(cell, skip):
@@ -58,16 +59,20 @@ def execute_one(src, dest, skip):
             shell.cell(cell)
             if shell.exc: raise shell.exc
     except BaseException as e:
-        err = shell.prettytb(fname=src) if shell.exc else repr(e)
+        err = shell.prettytb(fname=Path(src).name) if shell.exc else repr(e)
     write_nb(nb, dest)
     return err, time.time() - t0
 
 # ---------------------------------------------------------------- comparing outputs
 _NUM = re.compile(r'[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?')
-_VARIES = [(re.compile(r'/tmp/[\w./-]+|/var/folders/[\w./-]+'), '<tmp>'),
-           (re.compile(r'\S*/(?:site-packages|xvit-site)/'), '<site>/'),
+_VARIES = [(re.compile(r'\S*/(?:site-packages|dist-packages|xvit-site)/'), '<site>/'),
+           (re.compile(re.escape(str(ROOT)) + r'/?'), '<repo>/'),
+           (re.compile(r'/tmp/[\w./-]+|/var/folders/[\w./-]+'), '<tmp>'),
            (re.compile(r'0x[0-9a-fA-F]{6,}'), '<addr>'),
-           (re.compile(r'\x1b\[[0-9;]*m'), '')]
+           (re.compile(r'<ipython-input-\d+-[0-9a-f]+>'), '<cell>'),
+           (re.compile(r'(\.py)", line \d+|(\.py):\d+:'), r'\1\2:#:'),     # line numbers inside libraries drift with versions
+           (re.compile(r'\b\d+(?:\.\d+)? ?(?:s|ms|min)\b(?!\w)'), '<duration>'),   # "in 0.1 s": durations differ per run
+           (re.compile(r'\x1b\[[0-9;]*[A-Za-z]'), '')]
 
 def text_of(outputs):
     "The text a cell shows (streams, plain-text results, errors) and how many figures it draws."
@@ -78,15 +83,20 @@ def text_of(outputs):
         else:
             data = o.get('data', {})
             images += any(k.startswith('image/') for k in data)
-            if 'text/plain' in data and not any(k.startswith('image/') for k in data): parts.append(''.join(data['text/plain']))
+            if 'text/plain' in data: parts.append(''.join(data['text/plain']))     # a figure's is "<Figure size 900x300 with 3 Axes>"
     text = ''.join(parts)
     for pat, rep in _VARIES: text = pat.sub(rep, text)
     return text, images
 
 def same_number(a, b):
+    "Integers must be equal; printed floats may differ by one in their last digit (another CPU's rounding)."
+    if re.sub(r'\d', '9', a) != re.sub(r'\d', '9', b): return False       # the same format: '0.21' is not '0.2134'
+    if not re.search(r'[.eE]', a): return a == b
     x, y = float(a), float(b)
     if abs(x) < 1e-4 and abs(y) < 1e-4: return True          # round-off sized numbers (max |diff| of two paths...) vary per machine
-    return abs(x - y) <= 2e-3 * max(abs(x), abs(y)) + 10 ** -(len(a.split('.')[-1]) if '.' in a else 0)
+    mant = re.split(r'[eE]', a)[0]
+    ulp = 10 ** -(len(mant.split('.')[1]) if '.' in mant else 0) * (10 ** int(re.split(r'[eE]', a)[1]) if re.search(r'[eE]', a) else 1)
+    return abs(x - y) <= 1.01 * ulp
 
 def same_text(a, b):
     if _NUM.sub('#', a) != _NUM.sub('#', b): return False
@@ -96,10 +106,13 @@ def compare(committed, fresh):
     "Differences between the committed outputs and a fresh run, cell by cell (flagged cells are committed without outputs)."
     problems, flagged = [], flags()
     for i, (c, f) in enumerate(zip(committed['cells'], fresh['cells'])):
-        if c['cell_type'] != 'code' or flagged & directives(''.join(c['source'])).keys(): continue
-        (ct, ci), (ft, fi) = text_of(c.get('outputs', [])), text_of(f.get('outputs', []))
+        if c['cell_type'] != 'code': continue
         src = ''.join(c['source'])
         head = src[:60].replace('\n', ' | ')
+        if flagged & directives(src).keys():
+            if c.get('outputs'): problems.append(f"cell {i} ({head}...): flagged {sorted(flagged & directives(src).keys())} but committed with outputs")
+            continue
+        (ct, ci), (ft, fi) = text_of(c.get('outputs', [])), text_of(f.get('outputs', []))
         if VARIES in src: ct, ft = _NUM.sub('#', ct), _NUM.sub('#', ft)     # timings: the same text, any numbers
         if not same_text(ct, ft):
             problems.append(f"cell {i} ({head}...): committed output differs from a fresh run\n"
@@ -115,7 +128,9 @@ def run_notebook(nb, mode, site, skip, alone=False):
     work = Path(tempfile.mkdtemp(prefix='xvit-nb-'))
     try:
         # one thread each (two notebooks share the two CI cores), no progress bars in committed outputs
-        env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', TQDM_DISABLE='1', MPLBACKEND='agg', PYTHONHASHSEED='0')
+        env = {k: v for k, v in os.environ.items() if not k.startswith('XVIT_')}    # XVIT_RECOMPUTE=1 would re-measure for hours
+        env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', TQDM_DISABLE='1', MPLBACKEND='agg', PYTHONHASHSEED='0',
+                   COLUMNS='80', LINES='24', TMPDIR='/tmp')           # pandas wraps tables at COLUMNS; temp paths start /tmp
         if site is not None: env['CUDA_VISIBLE_DEVICES'] = ''     # as on a CPU runtime: `#| gpu` work must skip itself
         if isolated:
             src, cwd = work/nb.name, work
@@ -123,10 +138,14 @@ def run_notebook(nb, mode, site, skip, alone=False):
             if site is not None: env['PYTHONPATH'] = env['XVIT_EXPECT_SITE'] = str(site)
         else: src, cwd = nb, nb.parent
         dest = work/('out-' + nb.name)
-        r = subprocess.run([sys.executable, __file__, '_one', str(src), str(dest), ' '.join(sorted(skip))],
-                           cwd=cwd, env=env, capture_output=True, text=True)
-        res = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else \
-              {'error': f'the runner died (exit {r.returncode}): {r.stderr[-3000:]}', 'seconds': 0}
+        result = work/'result.json'
+        try:
+            r = subprocess.run([sys.executable, __file__, '_one', str(src), str(dest), ' '.join(sorted(skip)), str(result)],
+                               cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, start_new_session=True)
+            tail = f'exit {r.returncode}: {r.stderr[-3000:]}'
+        except subprocess.TimeoutExpired: tail = f'no result after {TIMEOUT} s'
+        try: res = json.loads(result.read_text())
+        except (OSError, ValueError): res = {'error': f'the runner died ({tail})', 'seconds': 0}
         if res['error']: return nb.name, res['error'], res['seconds'], []
         fresh = json.loads(dest.read_text())
         if mode == 'run':
@@ -138,17 +157,18 @@ def run_notebook(nb, mode, site, skip, alone=False):
         return nb.name, None, res['seconds'], problems
     finally: shutil.rmtree(work, ignore_errors=True)
 
-def one(src, dest, skip):
-    expect = os.environ.get('XVIT_EXPECT_SITE')
+def one(src, dest, skip, result):
+    expect = os.environ.pop('XVIT_EXPECT_SITE', None)
     if expect:
         import xvit
         if not Path(xvit.__file__).resolve().is_relative_to(Path(expect).resolve()):
-            print(json.dumps({'error': f'xvit came from {xvit.__file__}, not from the installed wheel in {expect}', 'seconds': 0})); return
+            Path(result).write_text(json.dumps({'error': f'xvit came from {xvit.__file__}, not from the installed wheel in {expect}', 'seconds': 0}))
+            return
     err, secs = execute_one(src, dest, set(skip.split()))
-    print(json.dumps({'error': err, 'seconds': secs}))
+    Path(result).write_text(json.dumps({'error': err, 'seconds': secs}))
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == '_one': return one(*sys.argv[2:5])
+    if len(sys.argv) > 1 and sys.argv[1] == '_one': return one(*sys.argv[2:6])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('mode', choices=['run', 'check'])
     ap.add_argument('notebooks', nargs='*', help='notebooks (default: every nbs/*.ipynb)')

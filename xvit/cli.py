@@ -290,7 +290,8 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument('--workers', type=int, help="zoo: DATA_LOADER.NUM_WORKERS (default: the config's)")
     z.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'], default='float32', help='zoo: autocast precision')
     z.add_argument('--seeds', type=int, default=3, help='miniature: seeds 0..N-1')
-    z.add_argument('--steps', type=int, help='miniature: training steps per run (default: 100 for scene colour, 300 for colour change)')
+    z.add_argument('--steps', type=int, help='miniature: training steps per run (default: 50 for scene colour, 300 for colour change)')
+    z.add_argument('--processes', type=int, help='miniature: training runs at once, one thread each (default: one per core, at most 2)')
     z.add_argument('--arch', nargs='*', help=arch_help + ' (zoo checkpoints)')
     z.add_argument('--skip-zoo', action='store_true', help='only the miniature experiment')
     z.add_argument('--skip-miniature', action='store_true', help='only the zoo rows')
@@ -348,7 +349,8 @@ def _run(args) -> int:
         if not args.skip_miniature:
             if args.seeds < 1: raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
             if args.steps is not None and args.steps < 1: raise ValueError(f"--steps must be at least 1, got {args.steps}")
-            reproduce_offline(out/'miniature', tuple(range(args.seeds)), args.steps)
+            if args.processes is not None and args.processes < 1: raise ValueError(f"--processes must be at least 1, got {args.processes}")
+            reproduce_offline(out/'miniature', tuple(range(args.seeds)), args.steps, workers=args.processes)
     elif args.command == 'visualise':
         import matplotlib; matplotlib.use('Agg')          # files only, no window
         from xvit.visualise import write_figures

@@ -226,8 +226,16 @@ def predict_probs(model, videos, views: str = 'official', batch_size: int = 8, p
         probs.append(logits.mean(0).softmax(-1))
     return torch.stack(probs)
 
-def predict(model, video, views: str = 'official', labels=None, k: int = 5, batch_size: int = 8, **view_kwargs) -> list:
-    "Top-`k` `Prediction(name, probability)` of a video file (or uint8 frames), or a list of them for a list of videos."
+def predict(
+    model,                  # an XViT (or any model taking (B, 3, T, H, W) clips), in eval mode
+    video,                  # a video file or uint8 frames (N, H, W, 3); or a list of them
+    views: str = 'official',  # 'official': the dataset's test views (Kinetics: 3 temporal x 3 crops); 'centre': one view
+    labels=None,            # class names: a list or a file; None: the names the model carries, else indices
+    k: int = 5,             # how many classes to return per video
+    batch_size: int = 8,    # views per forward pass
+    **view_kwargs,          # `video_views` options: num_frames, dataset, sampling_rate, temporal_views...
+) -> list:                  # [Prediction(name, probability), ...] best first; a list of those for a list of videos
+    "The top `k` classes of a video, from the softmax of its views' mean logits."
     many = isinstance(video, (list, tuple))
     names = _names(model, labels)
     probs = predict_probs(model, list(video) if many else [video], views, batch_size, progress=many and len(video) > 1, **view_kwargs)

@@ -4,7 +4,9 @@
 
 # %% ../nbs/08_reproduce.ipynb #7cb77a3a
 from __future__ import annotations
-import math, time
+import math, os, time
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -20,13 +22,14 @@ from .convert import load_xvit, arch_from_cfg
 from .config import CfgNode, load_cfg, config_dir
 from .evaluate import evaluate
 from .runtime import is_main
-from .bench import device_meta, time_call, write_csv, _read_rows
+from .bench import device_meta, time_call, write_csv, _read_rows, interleaved, summarize
 
 # %% auto #0
 __all__ = ['ZOO', 'DATA_HELP', 'SHAPES', 'COLOUR_NAMES', 'PALETTE', 'TASKS', 'MINI_ARCH', 'MINI_VARIANTS', 'MINI_STEPS',
            'find_config', 'data_ready', 'zoo_cfg', 'seconds_per_clip', 'zoo_checkpoints', 'reproduce_zoo', 'zoo_table',
-           'synthetic_clips', 'validation_clips', 'mini_model', 'train_mini', 'mini_gflops', 'miniature', 'final_loss',
-           'mini_summary', 'mini_table', 'plot_miniature', 'reproduce_offline']
+           'synthetic_clips', 'validation_clips', 'mini_model', 'train_mini', 'mini_gflops', 'default_workers',
+           'miniature', 'final_loss', 'mini_step_times', 'mini_summary', 'mini_table', 'plot_miniature',
+           'reproduce_offline']
 
 # %% ../nbs/08_reproduce.ipynb #8eed9d82
 ZOO = [
@@ -223,7 +226,7 @@ def validation_clips(task: str, n: int = 600, seed: int = 1) -> tuple:
 MINI_ARCH = dict(img_size=16, patch_size=4, embed_dim=64, depth=4, num_heads=4, mlp_ratio=4.0, num_frames=8, temporal_embed_frames=8,
                  num_segments=8, shift_div=4, head='mean', head_heads=4, drop_rate=0.0)
 MINI_VARIANTS = ('spatial', 'joint', 'divided', 'xvit', 'spatial+head')
-MINI_STEPS = {'scene colour': 100, 'colour change': 300}   # training steps per run, the same for every variant of a task
+MINI_STEPS = {'scene colour': 50, 'colour change': 300}   # training steps per run, the same for every variant of a task
 
 def mini_model(variant: str, num_classes: int, seed: int = 0, embed_std: float = 0.5) -> XViT:
     "One of `MINI_VARIANTS` at the miniature size, initialised for training from scratch (see above), reproducibly from `seed`."
@@ -284,29 +287,60 @@ def _typed(r: dict) -> dict:
     ints, floats = ('seed', 'steps', 'step', 'threads'), ('val_acc', 'chance', 's_per_step', 'gflops', 'train_loss')
     return {k: int(v) if k in ints else float(v) if k in floats else v for k, v in r.items()}
 
+def _canonical(r: dict) -> tuple:
+    "Sort key of run and curve rows: seed, task, variant (in the order of `TASKS` and `MINI_VARIANTS`), steps, step."
+    where = lambda seq, x: seq.index(x) if x in seq else len(seq)
+    return int(r['seed']), where(list(TASKS), r['task']), where(MINI_VARIANTS, r['variant']), r['task'], r['variant'], int(r['steps']), int(r.get('step', 0))
+
+def _set_threads(threads: int):
+    "A worker's initialiser: `threads` torch threads (one per worker: the workers share the cores)."
+    torch.set_num_threads(threads)
+
+def _mini_job(task: str, variant: str, seed: int, steps: int) -> tuple:
+    "One run, in whichever process: `train_mini`'s row (with the variant's GFLOPs) and its curve rows."
+    row, curve = train_mini(task, variant, seed, steps)
+    row['gflops'] = round(mini_gflops(variant), 5)
+    return row, [{**c, 'steps': steps} for c in curve]
+
+def default_workers() -> int:
+    "Processes for the miniature runs by default: one per core, at most two (the 2-core machines this is tested on); pass `workers` for more."
+    return min(2, os.cpu_count() or 1)
+
 def miniature(out='miniature_results', seeds=(0, 1, 2), tasks=tuple(TASKS), variants=MINI_VARIANTS, steps: int | None = None,
-              threads: int | None = 1, progress: bool = True) -> tuple:
-    "Train every variant on every task for every seed (resuming from `out`); (run rows, curve rows) of those runs. `steps`: per run (default `MINI_STEPS` of the task)."
+              threads: int | None = 1, progress: bool = True, workers: int | None = None) -> tuple:
+    "Train every variant on every task for every seed (resuming from `out`), in `workers` processes of `threads` torch threads each (default: `default_workers()`); (run rows, curve rows) of those runs. `steps`: per run (default `MINI_STEPS` of the task)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rows = [_typed(r) for r in _read_rows(out/'miniature.csv')]
     done = {_run_id(r) for r in rows}
     curves = [_typed(c) for c in _read_rows(out/'miniature_curves.csv') if _run_id(c) in done]   # drops a curve whose run did not finish
     budget = {t: steps or MINI_STEPS[t] for t in tasks}
-    todo = [(t, v, s) for s in seeds for t in tasks for v in variants if (t, v, s, budget[t]) not in done]
-    old_threads = torch.get_num_threads()
-    if threads: torch.set_num_threads(threads)
+    todo = [(t, v, s, budget[t]) for s in seeds for t in tasks for v in variants if (t, v, s, budget[t]) not in done]
+    todo.sort(key=lambda r: -r[3])           # the longest runs first, so that the last ones to finish are short (stable: else in order)
+    workers = default_workers() if workers is None else max(1, workers)
+    bar = tqdm(total=len(todo), desc='miniature runs', unit='run', disable=not progress, dynamic_ncols=True)
+    def save(row, curve):                    # each run as it ends; curves first: a row in miniature.csv means its curve is saved
+        curves.extend(curve); curves.sort(key=_canonical); write_csv(curves, out/'miniature_curves.csv')
+        rows.append(row); rows.sort(key=_canonical); write_csv(rows, out/'miniature.csv')   # sorted: the files do not depend on which run ended first
+        bar.update(); bar.set_postfix_str(f"{row['task']} / {row['variant']} / seed {row['seed']}: {row['val_acc']:.1f}%")
     try:
-        bar = tqdm(todo, desc='miniature runs', unit='run', disable=not progress, dynamic_ncols=True)
-        for task, variant, seed in bar:
-            bar.set_postfix_str(f"{task} / {variant} / seed {seed}")
-            row, curve = train_mini(task, variant, seed, budget[task])
-            row['gflops'] = round(mini_gflops(variant), 5)
-            curves += [{**c, 'steps': budget[task]} for c in curve]
-            write_csv(curves, out/'miniature_curves.csv')       # curves first: a row in miniature.csv means its curve is saved
-            rows.append(row); write_csv(rows, out/'miniature.csv')
-    finally: torch.set_num_threads(old_threads)
+        if workers > 1 and len(todo) > 1:
+            # spawned, not forked: a fork of a process whose torch threads are running can hang. The job is taken from the
+            # package by import, so that the workers (which import xvit) find it also when this runs in a notebook.
+            from xvit.reproduce import _mini_job as job, _set_threads as init
+            ex = ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=init, initargs=(threads or 1,))
+            try:
+                for f in as_completed([ex.submit(job, *r) for r in todo]): save(*f.result())
+            finally: ex.shutdown(wait=True, cancel_futures=True)   # on an error or Ctrl-C: start nothing new; finished runs are saved
+        else:
+            old_threads = torch.get_num_threads()
+            if threads: torch.set_num_threads(threads)
+            try:
+                for r in todo: save(*_mini_job(*r))
+            finally: torch.set_num_threads(old_threads)
+    finally: bar.close()
     want = {(t, v, s, budget[t]) for s in seeds for t in tasks for v in variants}
     return [r for r in rows if _run_id(r) in want], [c for c in curves if _run_id(c) in want]
+
 
 # %% ../nbs/08_reproduce.ipynb #dc4b4d51
 def final_loss(curves: list, task: str, variant: str) -> list:
@@ -317,15 +351,45 @@ def final_loss(curves: list, task: str, variant: str) -> list:
             last[int(c['seed'])] = (int(c['step']), float(c['train_loss']))
     return [v for _, v in last.values()]
 
-def mini_summary(rows: list, curves: list = ()) -> list:
-    "One row per variant: GFLOPs per clip, median time per step relative to spatial-only, accuracy (mean, std, seeds) per task, final loss per task."
-    rows = [{**r, 'val_acc': float(r['val_acc']), 's_per_step': float(r['s_per_step']), 'gflops': float(r['gflops'])} for r in rows]
+def mini_step_times(variants=MINI_VARIANTS, task: str = 'colour change', rounds: int = 9, steps: int = 3, batch: int = 32,
+                    threads: int = 1, seed: int = 0) -> list:
+    "CPU seconds per training step of each variant, interleaved in this process on `threads` threads: each round runs `steps` steps of every variant, in a shuffled order; one row per variant with the median, the spread and the median of the per-round ratios to spatial-only."
+    import random
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x, y = synthetic_clips(task, batch, torch.Generator().manual_seed(seed))
+        def stepper(variant):
+            model = mini_model(variant, TASKS[task], seed)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
+            def run():
+                for _ in range(steps):
+                    loss = F.cross_entropy(model(x), y); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            return run
+        fns = {v: stepper(v) for v in variants}
+        for fn in fns.values(): fn()                  # warm-up
+        times, rng = {v: [] for v in variants}, random.Random(seed)
+        for _ in range(rounds):
+            order = list(variants); rng.shuffle(order)
+            for v in order:                           # CPU time, not wall time: on a shared machine, the work itself, not the waits for a core
+                start = time.process_time(); fns[v](); times[v].append(time.process_time() - start)
+        meta = device_meta('cpu')
+    finally: torch.set_num_threads(old_threads)
+    stats = summarize(times, 'spatial' if 'spatial' in variants else None)
+    return [dict(variant=v, cpu_s_per_step=round(s['median_s'] / steps, 5), min_cpu_s_per_step=round(s['min_s'] / steps, 5),
+                 max_cpu_s_per_step=round(s['max_s'] / steps, 5), ratio_to_spatial=round(s.get('ratio_to_spatial', float('nan')), 3),
+                 rounds=rounds, steps_per_round=steps, batch=batch, task=task, **meta) for v, s in stats.items()]
+
+def mini_summary(rows: list, curves: list = (), times: list | None = None) -> list:
+    "One row per variant: GFLOPs per clip, accuracy (mean, std, seeds) per task, final loss per task, and with `times` (rows of `mini_step_times`) the time per step relative to spatial-only."
+    rows = [{**r, 'val_acc': float(r['val_acc']), 'gflops': float(r['gflops'])} for r in rows]
     variants = [v for v in MINI_VARIANTS if any(r['variant'] == v for r in rows)]
-    step = {v: np.median([r['s_per_step'] for r in rows if r['variant'] == v]) for v in variants}   # median: robust to a run slowed by other work
+    ratio = {t['variant']: float(t['ratio_to_spatial']) for t in times or ()}
     out = []
     for v in variants:
         mine = [r for r in rows if r['variant'] == v]
-        s = dict(variant=v, gflops=mine[0]['gflops'], time_ratio=step[v] / step['spatial'] if 'spatial' in step else float('nan'))
+        s = dict(variant=v, gflops=mine[0]['gflops'])
+        if times is not None: s['time_ratio'] = ratio.get(v, float('nan'))
         for task in TASKS:
             acc = [r['val_acc'] for r in mine if r['task'] == task]
             s[task] = (float(np.mean(acc)), float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0, len(acc)) if acc else None
@@ -334,20 +398,26 @@ def mini_summary(rows: list, curves: list = ()) -> list:
         out.append(s)
     return out
 
-def mini_table(rows: list, curves: list = ()) -> str:
-    "The miniature experiment as a markdown table: accuracy (mean ± standard deviation over seeds) and, with `curves`, the final loss of the temporal task."
-    summary, seeds = mini_summary(rows, curves), len({int(r['seed']) for r in rows})
+def mini_table(rows: list, curves: list = (), times: list | None = None) -> str:
+    "The miniature experiment as a markdown table: FLOPs, accuracy (mean ± standard deviation over seeds), with `curves` the final loss of the temporal task, and with `times` (rows of `mini_step_times`) the measured time per training step relative to spatial-only."
+    summary, seeds = mini_summary(rows, curves, times), len({int(r['seed']) for r in rows})
     temporal = [t for t in TASKS if TASKS[t] == 2][0]
     head = ' | '.join(f"{t} (chance {100 / TASKS[t]:.0f}%)" for t in TASKS)
-    loss = bool(curves)
-    lines = [f"| variant | MFLOPs / clip | time / step vs spatial | {head} |" + (f" {temporal}: loss (chance {math.log(2):.3f}) |" if loss else ''),
-             '|---|---|---|' + '---|' * (len(TASKS) + loss)]
+    loss, timed = bool(curves), times is not None
+    lines = [f"| variant | MFLOPs / clip |{' CPU time / step vs spatial |' if timed else ''} {head} |" + (f" {temporal}: loss (chance {math.log(2):.3f}) |" if loss else ''),
+             '|---|---|' + '---|' * (timed + len(TASKS) + loss)]
+    time_cell = lambda s: f" {s['time_ratio']:.2f}x |" if timed else ''
     for s in summary:
         accs = ' | '.join((f"{s[t][0]:.1f} ± {s[t][1]:.1f}" if s[t][2] > 1 else f"{s[t][0]:.1f}") if s[t] else '-' for t in TASKS)
         extra = (f" {s[temporal + ' loss']:.3f} |" if s[temporal + ' loss'] is not None else ' - |') if loss else ''
-        lines.append(f"| {s['variant']} | {1000 * s['gflops']:.1f} | {s['time_ratio']:.2f}x | {accs} |{extra}")
-    return '\n'.join(lines) + (f"\n\nValidation accuracy (%), mean ± standard deviation over {seeds} seeds." if seeds > 1 else
-                                "\n\nValidation accuracy (%), one seed.") + (" Loss: cross-entropy on fresh clips over the last 50 training steps." if loss else '')
+        lines.append(f"| {s['variant']} | {1000 * s['gflops']:.1f} |{time_cell(s)} {accs} |{extra}")
+    notes = [f"Validation accuracy (%), mean ± standard deviation over {seeds} seeds." if seeds > 1 else "Validation accuracy (%), one seed."]
+    if loss: notes.append("Loss: cross-entropy on fresh clips over the last 50 training steps.")
+    if timed:
+        t = times[0]
+        notes.append(f"Time: CPU time per training step (batch {t['batch']}) over spatial-only's, the median of {t['rounds']} rounds in which "
+                     f"every variant ran in turn, in one process on {t['threads']} thread{'s' if int(t['threads']) > 1 else ''}.")
+    return '\n'.join(lines) + '\n\n' + ' '.join(notes)
 
 def plot_miniature(rows: list, curves: list):
     "Accuracy per variant and task (bars: mean, dots: seeds), and the learning curves of the temporal task."
@@ -376,11 +446,13 @@ def plot_miniature(rows: list, curves: list):
     return fig
 
 # %% ../nbs/08_reproduce.ipynb #8e16e744
-def reproduce_offline(out='miniature_results', seeds=(0, 1, 2), steps: int | None = None, progress: bool = True, report=print) -> tuple:
-    "The miniature experiment (resumable), its table printed and its figure written to `out`/miniature.png; (rows, curves)."
+def reproduce_offline(out='miniature_results', seeds=(0, 1, 2), steps: int | None = None, progress: bool = True, report=print,
+                      workers: int | None = None) -> tuple:
+    "The miniature experiment (resumable, in `workers` processes: default `default_workers()`), its table printed and its figure written to `out`/miniature.png; (rows, curves)."
     out = Path(out)
-    rows, curves = miniature(out, seeds, steps=steps, progress=progress)
+    rows, curves = miniature(out, seeds, steps=steps, progress=progress, workers=workers)
     report(mini_table(rows, curves))
     fig = plot_miniature(rows, curves); fig.savefig(out/'miniature.png', dpi=110, bbox_inches='tight'); plt.close(fig)
     report(f"wrote {out/'miniature.csv'}, {out/'miniature_curves.csv'} and {out/'miniature.png'}")
     return rows, curves
+
