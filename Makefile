@@ -27,7 +27,7 @@ $(STAMP): settings.ini setup.py
 venv: $(STAMP)
 
 # the miniature reproduction of the paper's claim (nbs/08_reproduce.ipynb), one seed: 10 training runs in two
-# processes of one thread each: 7.5 minutes measured on two free cores (15 min of CPU time); table printed, CSVs and figure in
+# processes of one thread each: 7 min 7 s measured on two free cores (821 s of CPU time); table printed, CSVs and figure in
 # demo_results/miniature/ (each run is saved as it ends: a rerun resumes)
 demo: $(STAMP)
 	$(BIN)/xvit reproduce --seeds 1 --out demo_results
@@ -51,6 +51,7 @@ wheel: export
 # Every notebook runs (cells flagged slow or gpu are skipped; `make test-all` runs slow ones too) and its text outputs
 # must match the committed ones: a notebook committed without re-executing it fails here
 nbtest: wheel
+	$(BIN)/python .ci/notebooks.py selftest
 	$(BIN)/python .ci/notebooks.py check --site $(SITE) $(if $(NBTEST_FLAGS),--flags $(NBTEST_FLAGS))
 
 # Re-execute the notebooks and write their outputs into them (then commit them): after changing a notebook

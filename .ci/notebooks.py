@@ -167,8 +167,32 @@ def one(src, dest, skip, result):
     err, secs = execute_one(src, dest, set(skip.split()))
     Path(result).write_text(json.dumps({'error': err, 'seconds': secs}))
 
+def selftest():
+    "The check can fail: stale, reformatted, crashing and wrongly flagged notebooks are caught; honest variation is not."
+    ok = [('0.21', '0.22'), ('2.4e-07', '3.1e-07'), ('84.51', '84.51')]
+    bad = [('1', '0'), ('410', '411'), ('0.21', '0.2134'), ('0.21', '0.24')]
+    assert all(same_number(a, b) for a, b in ok) and not any(same_number(a, b) for a, b in bad)
+    assert text_of([{'output_type': 'stream', 'text': f'{ROOT}/nbs/x in 0.1 s, /tmp/tmpab12/y 0x7f3a2b4c5d6e'}])[0] == '<repo>/nbs/x in <duration>, <tmp> <addr>'
+    code = lambda src, out=None: {'cell_type': 'code', 'id': 'c', 'metadata': {}, 'execution_count': None, 'source': src,
+                                  'outputs': [] if out is None else [{'output_type': 'stream', 'name': 'stdout', 'text': out}]}
+    nb = lambda *cells: {'cells': list(cells), 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    cases = {'fresh.ipynb': (nb(code('print(6 * 7)', '42\n')), None),
+             'stale.ipynb': (nb(code('print(6 * 7)', '41\n')), 'committed output differs'),
+             'silent.ipynb': (nb(code('x = 1', 'old output\n')), 'committed output differs'),
+             'varies.ipynb': (nb(code('# output varies: a timing\nprint(3.25)', '1.50\n')), None),
+             'flagged.ipynb': (nb(code('#| slow\nprint(1)', '1\n')), 'committed with outputs'),
+             'crash.ipynb': (nb(code('1 / 0')), 'ZeroDivisionError')}
+    with tempfile.TemporaryDirectory() as d:
+        for name, (content, expect) in cases.items():
+            path = Path(d)/name; path.write_text(json.dumps(content))
+            _, err, _, problems = run_notebook(path, 'check', None, flags(), alone=True)
+            said = (err or '') + '\n'.join(problems)
+            assert (expect is None and not said) or (expect and expect in said), f'{name}: expected {expect!r}, got {said!r}'
+    print('notebooks.py selftest: stale, reformatted, silent, crashing and flagged notebooks are caught; timings and rounding are not')
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == '_one': return one(*sys.argv[2:6])
+    if sys.argv[1:] == ['selftest']: return selftest()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('mode', choices=['run', 'check'])
     ap.add_argument('notebooks', nargs='*', help='notebooks (default: every nbs/*.ipynb)')
