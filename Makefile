@@ -44,7 +44,7 @@ export-check: $(STAMP)
 # A wheel built from the checkout, installed into an empty folder: the notebooks run against it, each one alone in an
 # empty folder with no GPU visible, as in Colab (.ci/notebooks.py; two at once, one thread each)
 SITE := build/xvit-site
-wheel: export
+wheel: $(STAMP)
 	@rm -rf build/wheel build/lib build/bdist* $(SITE) && $(BIN)/pip wheel -q --no-deps --no-build-isolation -w build/wheel . && \
 	$(BIN)/pip install -q --no-deps --target $(SITE) build/wheel/xvit-*.whl && echo "wheel: $$(ls build/wheel) installed in $(SITE)"
 
@@ -55,7 +55,8 @@ nbtest: wheel
 	$(BIN)/python .ci/notebooks.py check --site $(SITE) $(if $(NBTEST_FLAGS),--flags $(NBTEST_FLAGS))
 
 # Re-execute the notebooks and write their outputs into them (then commit them): after changing a notebook
-outputs: wheel
+outputs: export
+	@$(MAKE) --no-print-directory wheel
 	$(BIN)/python .ci/notebooks.py run --site $(SITE) $(NB)
 
 test-all: NBTEST_FLAGS = slow

@@ -26,6 +26,7 @@ VARIES = '# output varies'  # a cell whose source says so (with why: timings) is
 def flags():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
     return set(cfg['DEFAULT'].get('tst_flags', '').split())
+FLAGS = flags()          # settings.ini's tst_flags: cells flagged so are skipped by default
 
 def directives(src):
     "The `#| ...` lines at the top of a cell, as nbdev reads them (it stops at the first other non-blank line)."
@@ -47,6 +48,9 @@ def skipped(cell, skip):
 def execute_one(src, dest, skip):
     "Run notebook `src` in the current folder; write it with fresh outputs to `dest`."
     os.environ['IN_TEST'] = '1'
+    import tqdm.std           # no progress bars in committed outputs; TQDM_DISABLE would lose to the library's explicit disable=False
+    init = tqdm.std.tqdm.__init__
+    tqdm.std.tqdm.__init__ = lambda self, *a, **kw: init(self, *a, **{**kw, 'disable': True})
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     nb = read_nb(src)
@@ -105,7 +109,7 @@ def same_text(a, b):
 
 def compare(committed, fresh):
     "Differences between the committed outputs and a fresh run, cell by cell (flagged cells are committed without outputs)."
-    problems, flagged = [], flags()
+    problems, flagged = [], FLAGS
     for i, (c, f) in enumerate(zip(committed['cells'], fresh['cells'])):
         if c['cell_type'] != 'code': continue
         src = ''.join(c['source'])
@@ -128,9 +132,9 @@ def run_notebook(nb, mode, site, skip, alone=False):
     isolated = (site is not None or alone) and nb.name not in NEEDS_CHECKOUT
     work = Path(tempfile.mkdtemp(prefix='xvit-nb-'))
     try:
-        # one thread each (two notebooks share the two CI cores), no progress bars in committed outputs
+        # one thread each (two notebooks share the two CI cores)
         env = {k: v for k, v in os.environ.items() if not k.startswith('XVIT_')}    # XVIT_RECOMPUTE=1 would re-measure for hours
-        env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', TQDM_DISABLE='1', MPLBACKEND='agg', PYTHONHASHSEED='0',
+        env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', MPLBACKEND='agg', PYTHONHASHSEED='0',
                    COLUMNS='80', LINES='24', TMPDIR='/tmp')           # pandas wraps tables at COLUMNS; temp paths start /tmp
         if site is not None: env['CUDA_VISIBLE_DEVICES'] = ''     # as on a CPU runtime: `#| gpu` work must skip itself
         if isolated:
@@ -186,7 +190,7 @@ def selftest():
     with tempfile.TemporaryDirectory() as d:
         for name, (content, expect) in cases.items():
             path = Path(d)/name; path.write_text(json.dumps(content))
-            _, err, _, problems = run_notebook(path, 'check', None, flags(), alone=True)
+            _, err, _, problems = run_notebook(path, 'check', None, FLAGS, alone=True)
             said = (err or '') + '\n'.join(problems)
             assert (expect is None and not said) or (expect and expect in said), f'{name}: expected {expect!r}, got {said!r}'
     print('notebooks.py selftest: stale, reformatted, silent, crashing and flagged notebooks are caught; timings and rounding are not')
@@ -203,7 +207,7 @@ def main():
     ap.add_argument('--workers', type=int, default=2)
     a = ap.parse_intermixed_args()
     nbs = [Path(n).resolve() for n in a.notebooks] or sorted(NBS.glob('*.ipynb'))
-    skip = flags() - set(a.flags.split())
+    skip = FLAGS - set(a.flags.split())
     site = Path(a.site).resolve() if a.site else None
     t0, failed = time.time(), []
     with ThreadPoolExecutor(a.workers) as ex:

@@ -28,30 +28,32 @@ def shipped_dir(name: str) -> Path:
         if d.is_dir(): return d
     raise FileNotFoundError(f"xvit's {name} are not installed beside {here}: reinstall xvit the way you installed it, with --force-reinstall")
 
+def _shipped_file(folder: str, name: str) -> Path:
+    path = shipped_dir(folder)/name
+    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall xvit (with --force-reinstall)")
+    return path
+
 SAMPLE_VIDEOS = ('bikes', 'bigbuckbunny', 'carphone_pristine', 'carphone_distorted')
 
 def sample_video(name: str = 'bikes') -> Path:
     "Path of a sample video that ships with xvit: bikes (640x272, 250 frames), bigbuckbunny (1280x720), carphone_pristine (176x144)."
     if name not in SAMPLE_VIDEOS: raise ValueError(f"unknown sample video {name!r}; choose one of {SAMPLE_VIDEOS}")
-    path = shipped_dir('samples')/f'{name}.mp4'
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall xvit (with --force-reinstall)")
-    return path
+    return _shipped_file('samples', f'{name}.mp4')
 
 def conformance_case() -> Path:
     "The official conformance case: an official-layout XViT checkpoint (random weights) with the logits the official code gave."
-    path = shipped_dir('samples')/'official_xvit_k600_compact.pt'
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing: reinstall xvit (with --force-reinstall)")
-    return path
+    return _shipped_file('samples', 'official_xvit_k600_compact.pt')
 
 def bench_result(name: str) -> Path:
     "A benchmark result: `./bench_results/<name>` when a run here re-measured it, else the committed one that ships with xvit."
-    here, path = Path('bench_results')/name, shipped_dir('bench_results')/name
+    committed = shipped_dir('bench_results')
+    here, path = Path('bench_results')/name, committed/name
     if here.exists():
         if not path.exists() or here.resolve() != path.resolve():     # in a checkout's nbs/ they are the same file
             print(f"reading {here}, measured here (not the committed result that ships with xvit)")
         return here
     if not path.exists():
-        have = sorted(p.relative_to(shipped_dir('bench_results')).as_posix() for p in shipped_dir('bench_results').rglob('*.*'))
+        have = sorted(p.relative_to(committed).as_posix() for p in committed.rglob('*.*'))
         raise FileNotFoundError(f"no committed result {name!r}; the committed ones are {have}")
     return path
 
