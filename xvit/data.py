@@ -5,13 +5,14 @@
 # %% ../nbs/03_data.ipynb #0395ac9d
 from __future__ import annotations
 import io, logging, math, random
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 from torchvision.io import decode_jpeg, ImageReadMode
 
 from .core import read_video
@@ -22,9 +23,9 @@ __all__ = ['log', 'SSV2_MODES', 'JPEG_DTYPE', 'ID_BITS', 'MULTI_SCALES', 'DATASE
            'ssv2_frame_indices', 'encode_jpeg', 'write_frames_h5', 'h5_num_frames', 'read_frames_h5',
            'synthetic_frames', 'frame_ids', 'synthetic_video', 'normalize', 'short_side_scale', 'uniform_crop',
            'random_short_side_scale_jitter', 'random_crop', 'horizontal_flip', 'spatial_sampling',
-           'multi_scale_crop_box', 'multi_scale_crop', 'ClipAugment', 'random_erasing', 'mixup', 'cutmix', 'mixup_loss',
-           'count_frames', 'VideoDataset', 'KineticsDataset', 'SSv2Dataset', 'count_replaced', 'ShardSampler',
-           'build_dataset', 'build_loader']
+           'multi_scale_crop_box', 'multi_scale_crop', 'posterize', 'apply_op', 'ClipAugment', 'random_erasing',
+           'mixup', 'cutmix', 'mixup_loss', 'count_frames', 'UnreadableVideo', 'VideoDataset', 'KineticsDataset',
+           'SSv2Dataset', 'count_replaced', 'ShardSampler', 'build_dataset', 'build_loader']
 
 # %% ../nbs/03_data.ipynb #69231964
 log = logging.getLogger('xvit.data')
@@ -234,23 +235,47 @@ def multi_scale_crop(frames: torch.Tensor, size: int = 224, scales=MULTI_SCALES,
     return torch.from_numpy(np.stack(out))
 
 # %% ../nbs/03_data.ipynb #a1a7453b
+def posterize(img: Image.Image, bits_to_keep: int, **__) -> Image.Image:
+    "timm's posterize, except that 0 bits gives a black image, as the Pillow of the official code did (Pillow 13 refuses 0 bits)."
+    if bits_to_keep >= 8: return img
+    if bits_to_keep <= 0: return Image.new(img.mode, img.size)          # every bit masked off: black
+    return ImageOps.posterize(img, bits_to_keep)
+
+def apply_op(op, frames: list) -> list:
+    "One timm `AugmentOp` on a clip (a list of PIL frames) as the official video port runs it: whether and how strongly drawn once, then the operation frame by frame."
+    if op.prob < 1.0 and random.random() > op.prob: return frames
+    magnitude = max(0.0, min(float(op.magnitude), 10.0))                 # timm clips the level to [0, 10]: m20 acts as m10
+    args = op.level_fn(magnitude, op.hparams) if op.level_fn is not None else ()
+    return [op.aug_fn(f, *args, **op.kwargs) for f in frames]           # geometric ops draw bilinear/bicubic here, per frame
+
 class ClipAugment:
-    "timm AutoAugment (`'autoaugment'`, policy v0) or RandAugment (`'randaugment'`, rand-m20-n2), applied identically to every frame."
+    "The official video AutoAugment (`'autoaugment'`, policy v0) or RandAugment (`'randaugment'`, rand-m20-n2) on timm's operations: operations and magnitudes drawn once per clip."
     def __init__(self, kind: str = 'autoaugment', translate: int = int(224 * 0.45)):
-        from timm.data.auto_augment import auto_augment_transform, rand_augment_transform
+        from timm.data import auto_augment as ta
         hparams = dict(translate_const=translate)
-        if kind == 'autoaugment': self.op = auto_augment_transform('v0', hparams)
-        elif kind == 'randaugment': self.op = rand_augment_transform('rand-m20-n2', hparams)
+        if kind == 'autoaugment': self.policy = ta.auto_augment_transform('v0', hparams).policy
+        elif kind == 'randaugment':
+            ra = ta.rand_augment_transform('rand-m20-n2', hparams)
+            self.ops, self.num_layers, self.choice_weights = list(ra.ops), ra.num_layers, ra.choice_weights
         else: raise ValueError(f"kind must be 'autoaugment' or 'randaugment', got {kind!r}")
         self.kind = kind
+        for op in self.all_ops():
+            if op.aug_fn is ta.posterize: op.aug_fn = posterize
+            if op.magnitude_std: raise ValueError(f"{op}: magnitude noise is not in the official policies")
+
+    def all_ops(self) -> list:
+        return [op for sub in self.policy for op in sub] if self.kind == 'autoaugment' else self.ops
+
+    def draw(self) -> list:
+        "The operations for one clip, drawn as the official transforms draw them (Python's `random` for AutoAugment, numpy's for RandAugment)."
+        if self.kind == 'autoaugment': return list(random.choice(self.policy))
+        return list(np.random.choice(self.ops, self.num_layers, replace=self.choice_weights is None, p=self.choice_weights))
+
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         "uint8 (T, H, W, 3) -> uint8 (T, H, W, 3)."
-        py_state, np_state = random.getstate(), np.random.get_state()
-        out = []
-        for f in frames:
-            random.setstate(py_state); np.random.set_state(np_state)     # the same draws for every frame
-            out.append(np.asarray(self.op(Image.fromarray(f.numpy()))))
-        return torch.from_numpy(np.stack(out))
+        clip = [Image.fromarray(f.numpy()) for f in frames]
+        for op in self.draw(): clip = apply_op(op, clip)
+        return torch.from_numpy(np.stack([np.asarray(f) for f in clip]))
     def __repr__(self): return f"ClipAugment({self.kind!r})"
 
 # %% ../nbs/03_data.ipynb #65d5ab81
@@ -323,9 +348,21 @@ def count_frames(path) -> int:
     return n
 
 # %% ../nbs/03_data.ipynb #0a2b5dfe
+class UnreadableVideo(Exception):
+    "A video that cannot be read: missing, truncated, corrupt, or shorter than its list says. Training replaces it; evaluation stops."
+
+_READ_ERRORS = (OSError, KeyError, IndexError, ValueError)    # what h5py, PyAV and our readers raise for a bad file
+
+@contextmanager
+def _reading():
+    try: yield
+    except _READ_ERRORS as e: raise UnreadableVideo(str(e)) from e
+
 class VideoDataset(torch.utils.data.Dataset):
     "Shared machinery of `KineticsDataset` and `SSv2Dataset` (not used directly)."
     modes = ('train', 'val', 'test')
+    one_crop = 1                                  # the crop of `TEST.NUM_SPATIAL_CROPS 1`: 0/1/2 = left/centre/right
+    fps_file = None                               # the per-video fps list the clips were rescaled with, if any
     def __init__(self, cfg=None, mode: str = 'test', source: str = 'auto', num_retries: int = 10):
         if mode not in self.modes: raise ValueError(f"mode must be one of {self.modes}, got {mode!r}")
         self.cfg, self.mode, self.num_retries = _cfg(cfg), mode, num_retries
@@ -339,6 +376,7 @@ class VideoDataset(torch.utils.data.Dataset):
         if source not in ('auto', 'h5', 'video'): raise ValueError(f"source must be 'auto', 'h5' or 'video', got {source!r}")
         self.source = source
         self.videos = []                          # dicts: path, label, and num_frames/fps/key where known
+        self.skipped = []                         # videos of the list left out, as the official loader leaves them out
         self._build()
         if not self.videos: raise ValueError(f"no videos found for mode {mode!r} under {self.root}")
         aug = self.cfg.DATA
@@ -351,7 +389,11 @@ class VideoDataset(torch.utils.data.Dataset):
         "(temporal view, spatial crop) of item `i`; (-1, -1) means random (train and val)."
         if self.mode != 'test': return -1, -1
         v, crops = i % self.num_views, self.cfg.TEST.NUM_SPATIAL_CROPS
-        return v // crops, (v % crops if crops > 1 else 1)
+        return v // crops, (v % crops if crops > 1 else self.one_crop)
+
+    def test_scale(self) -> int:
+        "Short side the frames are resized to before a test crop."
+        return self.cfg.DATA.TEST_CROP_SIZE
 
     def _raw_videos(self, prefix: Path):
         "Add the videos of the raw layout: `{mode}.csv` with lines `path{sep}label`, paths under `prefix`."
@@ -364,12 +406,14 @@ class VideoDataset(torch.utils.data.Dataset):
             self.videos.append(dict(path=prefix/path, label=_int_field(label, 'label', f"{csv}:{n}")))
 
     def read(self, video: dict, indices) -> torch.Tensor:
-        if 'h5' in video: return read_frames_h5(video['h5'], indices, video.get('key'))
-        return read_video(video['path'], indices, threads=self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE)
+        with _reading():
+            if 'h5' in video: return read_frames_h5(video['h5'], indices, video.get('key'))
+            return read_video(video['path'], indices, threads=self.cfg.DATA_LOADER.ENABLE_MULTI_THREAD_DECODE)
 
     def num_frames(self, video: dict) -> int:
         if 'num_frames' not in video:
-            video['num_frames'] = h5_num_frames(video['h5'], video.get('key')) if 'h5' in video else count_frames(video['path'])
+            with _reading():
+                video['num_frames'] = h5_num_frames(video['h5'], video.get('key')) if 'h5' in video else count_frames(video['path'])
         return video['num_frames']
 
     def __getitem__(self, i: int):
@@ -380,7 +424,7 @@ class VideoDataset(torch.utils.data.Dataset):
             try:
                 clip, indices = self.load(video, *self.view(i))
                 return clip, video['label'], i, {'frame_indices': torch.tensor(indices), 'failed': failed}
-            except Exception as e:
+            except UnreadableVideo as e:                  # only reading fails over to another video: anything else is a bug
                 where = video.get('h5', video['path'])
                 if self.mode != 'train': raise RuntimeError(f"cannot load {where} (item {i}, mode {self.mode}): {e}") from e
                 log.warning("cannot load %s (%s); filling the item from another video", where, e)
@@ -394,9 +438,7 @@ class VideoDataset(torch.utils.data.Dataset):
         x = frames.permute(0, 3, 1, 2).float()          # (T, 3, H, W), channels-last in memory: the fast resize path
         if spatial_idx == -1:
             x = spatial_sampling(x, -1, *d.TRAIN_JITTER_SCALES, d.TRAIN_CROP_SIZE, d.RANDOM_FLIP, d.INV_UNIFORM_SAMPLE)
-        elif self.cfg.TEST.NUM_SPATIAL_CROPS == 1:      # the official code asserts 3 crops; ours: the centre of the 256 scale
-            x = uniform_crop(short_side_scale(x, d.TRAIN_JITTER_SCALES[0]), d.TEST_CROP_SIZE, 1)
-        else: x = spatial_sampling(x, spatial_idx, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE)
+        else: x = uniform_crop(short_side_scale(x, self.test_scale()), d.TEST_CROP_SIZE, spatial_idx)
         mean, std = (torch.as_tensor(v, dtype=x.dtype).view(1, 3, 1, 1) for v in (d.MEAN, d.STD))
         x = torch.addcmul(-mean / std, x, 1 / (255.0 * std))    # (x / 255 - mean) / std in one pass over the crop
         if d.REVERSE_INPUT_CHANNEL: x = x.flip(1)                # RGB -> BGR, as the official pack_pathway_output
@@ -413,14 +455,13 @@ class KineticsDataset(VideoDataset):
         d, sep = self.cfg.DATA, self.cfg.DATA.PATH_LABEL_SEPARATOR
         lst = self.root/'annotations'/f'{split}.txt'
         if self.source == 'auto': self.source = 'h5' if lst.exists() else 'video'
-        self.skipped = 0
         if self.source == 'h5':
             if not lst.exists(): raise FileNotFoundError(f"{lst} not found: pack the videos with `xvit pack` first")
             prefix = self.root/'seq_h5'/split
             if not prefix.is_dir(): prefix = self.root/split
             fps_file, fps = self.root/'annotation'/f'{split}_fps.txt', None
             if fps_file.exists():
-                fps = {}
+                self.fps_file, fps = fps_file, {}
                 for n, line in enumerate(fps_file.read_text().splitlines(), 1):
                     p, f = _split_line(line, sep, 2, f"{fps_file}:{n}"); fps[p] = float(f)
             for n, line in enumerate(lst.read_text().splitlines(), 1):
@@ -428,13 +469,23 @@ class KineticsDataset(VideoDataset):
                 where = f"{lst}:{n}"
                 path, frames, label = _split_line(line, sep, 3, where)
                 frames, label = _int_field(frames, 'num_frames', where), _int_field(label, 'label', where)
-                if frames < 3: self.skipped += 1; continue          # as the official loader
+                if frames < 3: self.skipped.append(path); continue          # as the official loader
                 v = dict(path=path, h5=Path(f"{prefix/path}.h5"), num_frames=frames, label=label)
                 if fps is not None:
                     if path not in fps: raise ValueError(f"{fps_file} has no fps for {path}")
                     v['fps'] = fps[path]
                 self.videos.append(v)
+            log.info(f"clips rescaled by the per-video fps of {fps_file}" if fps is not None else
+                     f"{fps_file} not found: clips are NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps, as officially without it")
+            if self.skipped:
+                n, shown = len(self.skipped), ', '.join(self.skipped[:10]) + (f' and {len(self.skipped) - 10} more' if len(self.skipped) > 10 else '')
+                log.warning(f"left out {n} of the {n + len(self.videos)} videos listed in {lst} "
+                            f"(fewer than 3 frames, as the official loader does): {shown}")
         else: self._raw_videos(Path(d.PATH_PREFIX) if d.PATH_PREFIX else self.root)
+
+    def test_scale(self) -> int:
+        d = self.cfg.DATA      # one crop: the centre of the TRAIN_JITTER_SCALES[0] resize, as the official loader sets it up
+        return d.TRAIN_JITTER_SCALES[0] if self.cfg.TEST.NUM_SPATIAL_CROPS == 1 else d.TEST_CROP_SIZE
 
     def indices(self, video: dict, temporal_idx: int) -> list:
         d = self.cfg.DATA
@@ -458,6 +509,7 @@ class KineticsDataset(VideoDataset):
 # %% ../nbs/03_data.ipynb #8e024e48
 class SSv2Dataset(VideoDataset):
     "Something-Something-v2 clips as the official loader makes them, from packed h5 (`{split}_videofolder.txt`, `seq_h5/`) or raw videos (`{mode}.csv`)."
+    one_crop = 0                                  # officially `view % 1`: the left (top) crop, at short side TEST_CROP_SIZE
     def _build(self):
         split = 'train' if self.mode == 'train' else 'val'
         lst = self.root/f'{split}_videofolder.txt'

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
-           'plot_confusion', 'score_views', 'write_predictions', 'eval_class_names', 'evaluate', 'run', 'video_views',
-           'Prediction', 'predict_probs', 'predict']
+           'plot_confusion', 'score_views', 'write_predictions', 'eval_class_names', 'check_finite', 'evaluate', 'run',
+           'video_views', 'Prediction', 'predict_probs', 'predict']
 
 # %% ../nbs/07_eval.ipynb #9b7ab96e
 def checkpoint_for_test(cfg: CfgNode):
@@ -127,6 +127,19 @@ def eval_class_names(cfg: CfgNode, model) -> list | None:
         raise ValueError(f"{len(names)} class names ({listed if listed.exists() else 'the model'}) for MODEL.NUM_CLASSES {cfg.MODEL.NUM_CLASSES}")
     return names
 
+def check_finite(logits: torch.Tensor, items: torch.Tensor, num_views: int, videos: list, model=None, weights: str = 'the given model'):
+    "Raise `FloatingPointError` when any view's logits are NaN or Inf, naming the videos, the views and the likely cause."
+    bad = ~torch.isfinite(logits).all(1)
+    if not bad.any(): return
+    vids = sorted(set((items[bad] // num_views).tolist()))
+    names = ', '.join(str(videos[v]['path']) for v in vids[:5]) + (f' and {len(vids) - 5} more' if len(vids) > 5 else '')
+    broken = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()] if model is not None else []
+    cause = (f"the model has non-finite weights ({len(broken)} tensors, e.g. {', '.join(broken[:3])}) from {weights}: "
+             "the checkpoint holds NaN/Inf (a training run that diverged?); evaluate an earlier checkpoint" if broken else
+             f"the weights ({weights}) are finite, so the input or a low-precision forward overflowed (try float32)")
+    raise FloatingPointError(f"non-finite logits (NaN/Inf) for {int(bad.sum())} of {len(logits)} views (items {items[bad][:5].tolist()}"
+                             f"{' ...' if bad.sum() > 5 else ''}) of {len(vids)} videos ({names}): {cause}")
+
 def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict:
     "Multi-view test of `model` (default: `build_model(cfg)` with the weights of `checkpoint_for_test`) on `cfg`'s test set; writes predictions, metrics and a confusion plot to OUTPUT_DIR."
     rank, world, device = setup_distributed(cfg.NUM_GPUS > 0)
@@ -140,6 +153,7 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
         else: load_weights(model, path)
         source = str(path) if path else 'random weights'
     logits, labels, items = gather(*score_views(model, loader, device, dtype))
+    check_finite(logits, items, dataset.num_views, dataset.videos, model, source)   # every process holds all views: all raise alike
     scores, vlabels = aggregate(logits, labels, items, dataset.num_views, cfg.DATA.ENSEMBLE_METHOD)
     bad = ((vlabels < 0) | (vlabels >= scores.shape[1])).nonzero().flatten()
     if len(bad): raise ValueError(f"{len(bad)} test videos have labels outside 0..{scores.shape[1] - 1} (MODEL.NUM_CLASSES {scores.shape[1]}), "
@@ -148,7 +162,9 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
     softmax_votes = torch.zeros_like(scores).index_add_(0, items // dataset.num_views, logits.double().softmax(-1))
     result = dict(topk_accuracy(scores, vlabels), mean_class=mean_class_accuracy(scores, vlabels), videos=len(scores),
                   views=dataset.num_views, processes=world, weights=source,
-                  softmax_disagrees=int((softmax_votes.argmax(1) != scores.argmax(1)).sum()))
+                  softmax_disagrees=int((softmax_votes.argmax(1) != scores.argmax(1)).sum()),
+                  skipped=len(dataset.skipped), skipped_videos=list(dataset.skipped),          # listed but left out (under 3 frames)
+                  fps_file=str(dataset.fps_file) if dataset.fps_file else None)              # per-video fps used, if any
     if is_main():
         out = Path(cfg.OUTPUT_DIR); out.mkdir(parents=True, exist_ok=True)
         names = eval_class_names(cfg, model)
@@ -158,7 +174,9 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
         import matplotlib.pyplot as plt; plt.close(fig)
         if cfg.TEST.SAVE_RESULTS_PATH: torch.save({'scores': scores, 'labels': vlabels}, out/cfg.TEST.SAVE_RESULTS_PATH)
         log.info(f"test: {result['videos']} videos x {result['views']} views ({source}): top-1 {result['top1']:.2f}  "
-              f"top-5 {result['top5']:.2f}  mean class {result['mean_class']:.2f}")
+              f"top-5 {result['top5']:.2f}  mean class {result['mean_class']:.2f}"
+              + (f"; {result['skipped']} listed videos left out (fewer than 3 frames, as officially): "
+                 f"{', '.join(map(str, dataset.skipped[:10]))}{' ...' if result['skipped'] > 10 else ''}" if result['skipped'] else ''))
     return result
 
 # %% ../nbs/07_eval.ipynb #8feefce6
