@@ -15,7 +15,7 @@ from timm.layers import DropPath
 # %% auto #0
 __all__ = ['ATTENTIONS', 'set_fused', 'fused', 'attend', 'Attention', 'SpatialAttention', 'JointSpaceTimeAttention',
            'DividedSpaceTimeAttention', 'mix_offsets', 'temporal_mix', 'temporal_mix_', 'XViTAttention', 'frames_seen',
-           'Mlp', 'Block', 'TemporalHead', 'MeanHead']
+           'Mlp', 'FrameDropPath', 'Block', 'TemporalHead', 'MeanHead']
 
 # %% ../nbs/01_attention.ipynb #396e2ec3
 _FUSED = True
@@ -188,6 +188,10 @@ class Mlp(nn.Module):
 ATTENTIONS = {'spatial': SpatialAttention, 'joint': JointSpaceTimeAttention, 'divided': DividedSpaceTimeAttention,
               'xvit': XViTAttention, 'plain': Attention}
 
+class FrameDropPath(DropPath):
+    "Stochastic depth with one keep-or-drop draw per frame: (B, T, N, C) is dropped as B*T samples, as the official backbone sees them."
+    def forward(self, x): return super().forward(x.reshape(-1, *x.shape[-2:])).reshape(x.shape)
+
 class Block(nn.Module):
     "Pre-norm transformer block whose attention is any of `ATTENTIONS` (extra keyword arguments go to it)."
     def __init__(self, dim: int, num_heads: int, attention: str = 'spatial', mlp_ratio: float = 4.0, qkv_bias: bool = True,
@@ -196,7 +200,7 @@ class Block(nn.Module):
         if attention not in ATTENTIONS: raise ValueError(f"unknown attention {attention!r}; choose one of {list(ATTENTIONS)}")
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = ATTENTIONS[attention](dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop, **attn_kwargs)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.drop_path = FrameDropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
 

@@ -241,6 +241,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('src', help='folder of videos'); r.add_argument('dst', help='output folder (same tree)')
     r.add_argument('--short-side', type=int, default=256, help='short side in pixels')
     r.add_argument('--workers', type=int, default=None, help='parallel processes (default: all cores)')
+    r.add_argument('--allow-partial', action='store_true', help='keep a video that decodes fewer frames than its container declares (a cut download?); it is still listed in the failures file')
     k = sub.add_parser('pack', formatter_class=F, help='pack the videos of an official CSV into per-video h5 files of JPEG frames and the official lists')
     k.add_argument('annotations', help='official CSV (`path label`), a DeepMind Kinetics CSV (label,youtube_id,time_start,time_end,split) '
                    'or an SSv2 JSON (something-something-v2-{train,validation}.json)')
@@ -255,6 +256,9 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument('--sep', help='separator of the CSV (default: detected)')
     k.add_argument('--list-sep', default=',', help='separator of the Kinetics annotations list (DATA.PATH_LABEL_SEPARATOR)')
     k.add_argument('--fps-file', action='store_true', help='also write annotation/{split}_fps.txt (the official loader then rescales clips to 30 fps)')
+    k.add_argument('--num-classes', type=int, help='number of classes: a label outside 0..NUM_CLASSES-1 refuses the list (default: the class list, if any)')
+    k.add_argument('--short-side', type=int, help='scale the frames to this short side while packing, straight from the source (one compression instead of two after xvit resize)')
+    k.add_argument('--allow-partial', action='store_true', help='keep a video that decodes fewer frames than its container declares (a cut download?); it is still listed in the failures file')
     b = sub.add_parser('bench', formatter_class=F, help='FLOPs, memory and speed of the attention variants on this machine, as CSV')
     b.add_argument('--flops-only', action='store_true', help='count FLOPs only (no arithmetic runs)')
     b.add_argument('--device', help='cpu or cuda (default: cuda when available)')
@@ -315,7 +319,7 @@ def _run(args) -> int:
         print(f"wrote {out} and {out.with_suffix('.json')}")
     elif args.command == 'resize':
         from xvit.prepare import resize_tree
-        return 1 if resize_tree(args.src, args.dst, args.short_side, args.workers)['failed'] else 0
+        return 1 if resize_tree(args.src, args.dst, args.short_side, args.workers, allow_partial=args.allow_partial)['failed'] else 0
     elif args.command == 'bench':
         from xvit.bench import BENCH_VARIANTS, gpu_report, BENCH_MODELS
         import torch
@@ -363,7 +367,8 @@ def _run(args) -> int:
         from xvit.prepare import pack
         if not 1 <= args.quality <= 100: raise ValueError(f"--quality must be in [1, 100], got {args.quality}")
         s = pack(args.annotations, args.out_dir, args.dataset, args.split, args.root, args.workers, args.quality,
-                 args.sep, args.list_sep, args.fps_file, classes=args.classes)
+                 args.sep, args.list_sep, args.fps_file, classes=args.classes, num_classes=args.num_classes, short_side=args.short_side,
+                 allow_partial=args.allow_partial)
         return 1 if s['failed'] else 0
     return 0
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['DEFAULTS_YAML', 'FREEFORM', 'CONFIGS', 'CfgNode', 'get_cfg', 'merge_cfg', 'config_dir', 'config_path', 'load_cfg']
+__all__ = ['DEFAULTS_YAML', 'FREEFORM', 'CONFIGS', 'CfgNode', 'get_cfg', 'merge_cfg', 'config_dir', 'config_path',
+           'read_yaml_with_base', 'load_cfg']
 
 # %% ../nbs/02b_config.ipynb #59f62763
 DEFAULTS_YAML = """
@@ -31,6 +32,8 @@ TRAIN:
   MIXED_PRECISION: False          # xvit's (upstream SlowFast's name): autocast in training
   MIXED_PRECISION_DTYPE: bfloat16 # xvit's: bfloat16, or float16 (with a gradient scaler)
   GRAD_ACCUM_STEPS: 1             # xvit's: accumulate gradients over this many batches per step
+  UNSAFE_LOAD: False              # xvit's: load checkpoints that need torch.load(weights_only=False); runs code in the file
+  ACCEPT_CONFIG_CHANGES: False    # xvit's: resume although the experiment's config keys differ from the checkpoint's
 TEST:
   ENABLE: True
   DATASET: kinetics
@@ -199,6 +202,25 @@ def config_path(name) -> Path:
     if shipped.exists(): return shipped
     raise FileNotFoundError(f"config not found: {name} (a YAML file, or one of the shipped configs: {', '.join(CONFIGS)})")
 
+def _merge_dicts(base: dict, over: dict) -> dict:
+    "`over` merged into a copy of `base`, section by section."
+    out = dict(base)
+    for k, v in over.items(): out[k] = _merge_dicts(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+def read_yaml_with_base(path, _seen=()) -> dict:
+    "A YAML config as a dict, with `_BASE_: other.yaml` (relative to the file) read first and overridden by the file, as fvcore's yacs does."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"config not found: {path}" + (f" (the _BASE_ of {_seen[-1]})" if _seen else ""))
+    if path.resolve() in _seen: raise ValueError(f"{path}: _BASE_ files include each other in a loop: {' -> '.join(map(str, _seen))}")
+    try: data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e: raise ValueError(f"{path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict): raise ValueError(f"{path}: a config is a mapping of sections, got {type(data).__name__}")
+    base = data.pop('_BASE_', None)
+    if base is None: return data
+    base = Path(str(base)).expanduser()
+    return _merge_dicts(read_yaml_with_base(base if base.is_absolute() else path.parent/base, _seen + (path.resolve(),)), data)
+
 def load_cfg(
     path=None,  # a YAML file, or a shipped config's short name ('k400', 'k600', 'ssv2'); None: the defaults alone
     opts=(),    # command-line overrides with official key names: ['TEST.NUM_SPATIAL_CROPS', '3', ...]
@@ -207,10 +229,7 @@ def load_cfg(
     cfg = get_cfg()
     if path is not None:
         path = config_path(path)
-        if not path.exists(): raise FileNotFoundError(f"config not found: {path}")
-        try: data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e: raise ValueError(f"{path} is not valid YAML: {e}") from e
-        merge_cfg(cfg, data or {}, str(path))
+        merge_cfg(cfg, read_yaml_with_base(path), str(path))
     opts = list(opts)
     if len(opts) % 2: raise ValueError(f"command-line overrides come in KEY VALUE pairs, got an odd count: {opts}")
     for key, value in zip(opts[::2], opts[1::2]):

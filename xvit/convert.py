@@ -13,11 +13,11 @@ import yaml
 
 from .core import load_checkpoint
 from .core import read_class_names, atomic_write
-from .model import XViT, official_to_xvit, resize_official_pos_embed, checkpoint_filter_fn
+from .model import XViT, official_to_xvit, resize_official_pos_embed, checkpoint_filter_fn, _HEAD_NAMES
 
 # %% auto #0
 __all__ = ['OFFICIAL_DEFAULTS', 'OFFICIAL_BACKBONES', 'ARCH_ALIASES', 'arch_from_cfg', 'official_arch', 'CheckpointMismatch',
-           'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit']
+           'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit', 'to_official']
 
 # %% ../nbs/02a_convert.ipynb #864031ee
 OFFICIAL_DEFAULTS = {  # slowfast/config/defaults.py of the official code
@@ -55,10 +55,17 @@ def _cfg_lookup(cfg, defaults: bool = True) -> callable:
 def arch_from_cfg(cfg) -> dict:
     "XViT constructor arguments that an official config (YAML file or text, or dict; official key names) determines."
     get = _cfg_lookup(cfg)
-    if get('XVIT.CONSENSUS_TYPE') != 'vit':
-        raise NotImplementedError(f"XVIT.CONSENSUS_TYPE {get('XVIT.CONSENSUS_TYPE')!r}: only the temporal attention head ('vit'), "
-                                  "which every released XViT model uses, is supported")
-    arch = dict(OFFICIAL_BACKBONES.get(get('XVIT.BASE_MODEL'), {}))
+    consensus = get('XVIT.CONSENSUS_TYPE')
+    if consensus not in ('vit', 'avg'):
+        raise NotImplementedError(f"XVIT.CONSENSUS_TYPE {consensus!r}: choose 'vit' (the temporal attention head of every released "
+                                  "XViT model) or 'avg' (per-frame classifier averaged over the frames, our MeanHead)")
+    if not get('XVIT.BEFORE_SOFTMAX'):
+        raise NotImplementedError("XVIT.BEFORE_SOFTMAX False (average per-frame softmax probabilities instead of logits; officially with "
+                                  "the avg consensus only) is not implemented: set it True")
+    if consensus == 'avg' and get('DATA.NUM_FRAMES') != get('XVIT.NUM_SEGMENTS'):
+        raise ValueError(f"XVIT.CONSENSUS_TYPE avg averages groups of XVIT.NUM_SEGMENTS={get('XVIT.NUM_SEGMENTS')} frames officially, so "
+                         f"DATA.NUM_FRAMES={get('DATA.NUM_FRAMES')} would give several outputs per clip: set the two equal")
+    arch = dict(OFFICIAL_BACKBONES.get(get('XVIT.BASE_MODEL'), {}), head='temporal' if consensus == 'vit' else 'mean')
     arch.update(num_classes=get('MODEL.NUM_CLASSES'), num_frames=get('DATA.NUM_FRAMES'), drop_rate=get('MODEL.DROPOUT_RATE'),
                 attention='xvit' if get('XVIT.USE_XVIT') else 'spatial', num_segments=get('XVIT.NUM_SEGMENTS'),
                 shift_div=get('XVIT.SHIFT_DIV'), xvit_blocks=list(get('XVIT.LOCATIONS_LIST')),
@@ -72,15 +79,18 @@ def official_arch(checkpoint: dict) -> dict:
     "XViT constructor arguments for an official checkpoint `{'model_state', 'cfg', ...}`: its config, corrected by what its weights show."
     sd = {k.removeprefix('module.'): v for k, v in checkpoint['model_state'].items()}
     arch = arch_from_cfg(checkpoint.get('cfg'))
-    need = ['base_model.cls_token', 'base_model.patch_embed.proj.weight', 'base_model.pos_embed', 'base_model.temp_embed',
-            'consensus.mlp_head.1.weight', 'consensus.mlp_head.4.weight']
+    avg = 'consensus.mlp_head.4.weight' not in sd and any(k in sd for k in ('new_fc.weight', 'base_model.head.weight'))
+    need = ['base_model.cls_token', 'base_model.patch_embed.proj.weight', 'base_model.pos_embed', 'base_model.temp_embed']
+    need += [] if avg else ['consensus.mlp_head.1.weight', 'consensus.mlp_head.4.weight']
     if any(k not in sd for k in need):
         raise ValueError(f"this does not look like an official XViT checkpoint: it lacks {[k for k in need if k not in sd]}")
     blocks = lambda prefix: len({m.group(1) for k in sd if (m := re.match(prefix + r'(\d+)\.', k))})
     arch.update(embed_dim=sd['base_model.cls_token'].shape[-1], patch_size=sd['base_model.patch_embed.proj.weight'].shape[-1],
                 depth=blocks(r'base_model\.blocks\.'), qkv_bias='base_model.blocks.0.attn.qkv.bias' in sd,
-                temporal_embed_frames=sd['base_model.temp_embed'].shape[1], num_classes=sd['consensus.mlp_head.4.weight'].shape[0],
-                head_layers=blocks(r'consensus\.temporal_encoder\.'), head_mlp_dim=sd['consensus.mlp_head.1.weight'].shape[0])
+                temporal_embed_frames=sd['base_model.temp_embed'].shape[1])
+    if avg: arch.update(head='mean', num_classes=sd.get('new_fc.weight', sd.get('base_model.head.weight')).shape[0])
+    else: arch.update(head='temporal', num_classes=sd['consensus.mlp_head.4.weight'].shape[0], head_layers=blocks(r'consensus\.temporal_encoder\.'),
+                      head_mlp_dim=sd['consensus.mlp_head.1.weight'].shape[0])
     arch['xvit_blocks'] = [i for i in arch['xvit_blocks'] if i < arch['depth']]
     if 'img_size' not in arch: arch['img_size'] = round((sd['base_model.pos_embed'].shape[1] - 1) ** 0.5) * arch['patch_size']
     return arch
@@ -114,7 +124,7 @@ def _hints(missing, unexpected, misshaped, sd, ours) -> list:
 
 # %% ../nbs/02a_convert.ipynb #9391752a
 def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpoint') -> torch.nn.Module:
-    "Load `state_dict` into `model` strictly; on any mismatch raise `CheckpointMismatch` listing keys and likely wrong arguments."
+    "Load `state_dict` into `model` strictly; on any mismatch raise `CheckpointMismatch` listing keys and likely wrong arguments, and refuse NaN or Inf weights."
     ours = model.state_dict()
     missing = [k for k in ours if k not in state_dict]
     unexpected = [k for k in state_dict if k not in ours]
@@ -126,6 +136,10 @@ def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpo
         lines += [f"  mis-shaped ({len(misshaped)}): " + ', '.join(f"{k} {ck} vs model {m}" for k, ck, m in misshaped[:12])] if misshaped else []
         lines.append("  probably wrong: " + '; '.join(_hints(missing, unexpected, misshaped, state_dict, ours)))
         raise CheckpointMismatch('\n'.join(lines))
+    bad = [k for k, v in state_dict.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{source} holds non-finite weights (NaN or Inf) in {len(bad)} tensors: {', '.join(bad[:8])}{' ...' if len(bad) > 8 else ''}. "
+                         "The run that wrote it diverged or the file is damaged: use an earlier checkpoint")
     model.load_state_dict(state_dict, strict=True)
     return model
 
@@ -205,3 +219,35 @@ def load_xvit(
     if names is None and stored is not None and len(stored) == model.num_classes: names = stored
     if names is not None: model.class_names = names
     return model.eval()
+
+# %% ../nbs/02a_convert.ipynb #9c0ea7e4
+_OFFICIAL_HEAD = {new: old for old, new in _HEAD_NAMES.items()}
+
+def to_official(
+    source,          # an XViT, a training checkpoint of ours (dict or file), or a `save_xvit` state dict (dict or file)
+    path=None,       # where to write the official checkpoint (atomically); None: only return it
+    drop_rate=None,  # `MODEL.DROPOUT_RATE` of the mean-head model (its classifier is `new_fc` above 0, `base_model.head` at 0); None: from the model or stored cfg, else 0.5
+) -> dict:           # `{'model_state': ...}` with the official key names (and the checkpoint's `epoch` and `cfg`, where it has them)
+    "Rename xvit weights to the official XViT layout, so that the official tools load all of them."
+    if isinstance(source, (str, Path)): source = load_checkpoint(source)
+    model = source if isinstance(source, torch.nn.Module) else None
+    ck = {'model_state': model.state_dict()} if model is not None else dict(source)
+    sd = ck['model_state'] if 'model_state' in ck else ck
+    if any(k.startswith(('base_model.', 'consensus.')) for k in sd): raise ValueError("these weights are already in the official layout")
+    if 'pos_embed' not in sd or 'patch_embed.proj.weight' not in sd: raise ValueError("these are not XViT weights: no pos_embed / patch_embed")
+    grid, patch = round((sd['pos_embed'].shape[1] - 1) ** 0.5), sd['patch_embed.proj.weight'].shape[-1]
+    if grid * patch != 224:
+        raise ValueError(f"the positional embedding holds a {grid}x{grid} grid, the official backbone the 224-pixel one ({224 // patch}x{224 // patch}): "
+                         f"build the model with pos_embed_grid={224 // patch} (as build_model does for training) or at img_size=224")
+    if drop_rate is None:
+        cfg = yaml.safe_load(ck['cfg']) if isinstance(ck.get('cfg'), str) else ck.get('cfg') or {}
+        drop_rate = model.arch['drop_rate'] if model is not None else cfg.get('MODEL', {}).get('DROPOUT_RATE', 0.5)
+    out = {}
+    for k, v in sd.items():
+        if k.startswith('head.fc.'): k = ('new_fc.' if drop_rate > 0 else 'base_model.head.') + k.removeprefix('head.fc.')
+        elif k.startswith('head.'): k = next((old + k[len(new):] for new, old in _OFFICIAL_HEAD.items() if k.startswith(new)), 'consensus.' + k[5:])
+        else: k = 'base_model.' + k
+        out[k] = v
+    official = {'model_state': out, **{k: ck[k] for k in ('epoch', 'cfg') if k in ck}}
+    if path is not None: atomic_write(path, lambda f: torch.save(official, f))
+    return official

@@ -18,7 +18,7 @@ from .core import load_checkpoint
 from .attention import Block, TemporalHead, MeanHead, DividedSpaceTimeAttention, ATTENTIONS
 
 # %% auto #0
-__all__ = ['default_cfgs', 'PatchEmbed', 'XViT', 'official_to_xvit', 'resize_official_pos_embed', 'checkpoint_filter_fn',
+__all__ = ['default_cfgs', 'PatchEmbed', 'resize_official_pos_embed', 'XViT', 'official_to_xvit', 'checkpoint_filter_fn',
            'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
 
 # %% ../nbs/02_model.ipynb #9300b913
@@ -31,6 +31,16 @@ class PatchEmbed(nn.Module):
         self.num_patches = self.grid ** 2
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
     def forward(self, x): return self.proj(x).flatten(2).transpose(1, 2)
+
+# %% ../nbs/02_model.ipynb #f2ce1257
+def resize_official_pos_embed(pos_embed: torch.Tensor, grid: int) -> torch.Tensor:
+    "Bicubic resampling of a (1, 1 + g*g, C) positional embedding to `grid` x `grid`, as the official forward pass does."
+    g = int(round((pos_embed.shape[1] - 1) ** 0.5))
+    if g == grid: return pos_embed
+    cls, patches = pos_embed[:, :1], pos_embed[:, 1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
+    patches = F.interpolate(patches, scale_factor=grid / g, mode='bicubic', align_corners=False)
+    return torch.cat([cls, patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], 1)
+
 
 # %% ../nbs/02_model.ipynb #43f061e5
 def _cfg(**kwargs):
@@ -64,7 +74,9 @@ class XViT(nn.Module):
                  head_mlp_dim: int | None = None,    # hidden width of the head's classifier MLP (`TEMPORAL_HEAD.MLP_DIM`); None: embed_dim
                  drop_rate: float = 0.5,             # dropout before the head (`MODEL.DROPOUT_RATE`)
                  drop_path_rate: float = 0.0,        # stochastic depth of the last block, growing linearly from 0
-                 attn_drop_rate: float = 0.0):       # dropout on the attention probabilities
+                 attn_drop_rate: float = 0.0,        # dropout on the attention probabilities
+                 pos_embed_grid: int | None = None): # side of the stored positional grid; None: the model's own. The official
+                                                     # backbone stores 224's (14 for 16-pixel patches) and resamples it in every pass
         super().__init__()
         if head_heads is None: head_heads = num_heads
         self.arch = {k: v for k, v in locals().items() if k not in ('self', '__class__')}
@@ -79,7 +91,8 @@ class XViT(nn.Module):
         self.grad_checkpointing = False
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches + 1, embed_dim))
+        self.pos_grid = pos_embed_grid or self.patch_embed.grid
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.pos_grid ** 2 + 1, embed_dim))
         self.temp_embed = nn.Parameter(torch.zeros(1, temporal_embed_frames, 1, embed_dim))
         mixing = set(range(depth)) if xvit_blocks is None else set(xvit_blocks)
         dpr = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]   # stochastic depth grows linearly
@@ -98,9 +111,11 @@ class XViT(nn.Module):
         if num_classes == 0: self.reset_classifier(0)
 
     def init_weights(self):
-        "timm's ViT initialisation; the temporal embedding and head class token start at zero, as in the official code."
+        "timm's ViT initialisation of the backbone; the temporal embedding starts at zero and the temporal head keeps PyTorch's defaults, as in the official code."
         trunc_normal_(self.pos_embed, std=0.02); trunc_normal_(self.cls_token, std=0.02)
+        official_default = set(self.head.modules()) if isinstance(self.head, TemporalHead) else set()
         for m in self.modules():
+            if m in official_default: continue
             if isinstance(m, nn.Linear):
                 trunc_normal_(m.weight, std=0.02)
                 if m.bias is not None: nn.init.zeros_(m.bias)
@@ -136,7 +151,7 @@ class XViT(nn.Module):
         self.check_input(x)
         B, T = x.shape[0], x.shape[2]
         x = self.patch_embed(rearrange(x, 'b c t h w -> (b t) c h w'))
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embed
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + resize_official_pos_embed(self.pos_embed, self.patch_embed.grid)
         t = torch.arange(T, device=x.device) % self.temp_embed.shape[1]
         x = rearrange(x, '(b t) n c -> b t n c', b=B) + self.temp_embed[:, t]
         for blk in self.blocks:
@@ -162,7 +177,7 @@ class XViT(nn.Module):
         "A fresh final linear layer for `num_classes` classes (0: no classifier, the model returns pre-logits features)."
         old = self.get_classifier()
         new = nn.Linear(old.in_features, num_classes) if num_classes > 0 else nn.Identity()
-        if num_classes > 0: trunc_normal_(new.weight, std=0.02); nn.init.zeros_(new.bias)
+        if num_classes > 0 and not isinstance(self.head, TemporalHead): trunc_normal_(new.weight, std=0.02); nn.init.zeros_(new.bias)
         if isinstance(self.head, TemporalHead): self.head.fc2 = new
         else: self.head.fc = new
         self.num_classes = self.arch['num_classes'] = num_classes
@@ -192,11 +207,13 @@ _HEAD_NAMES = {'consensus.cls_token': 'head.cls_token', 'consensus.mlp_head.0.':
                'consensus.mlp_head.1.': 'head.fc1.', 'consensus.mlp_head.4.': 'head.fc2.', 'consensus.temporal_encoder.': 'head.blocks.'}
 
 def official_to_xvit(model_state: dict) -> dict:
-    "Rename an official XViT `model_state` to xvit's keys (unused `new_fc` dropped; unknown keys kept, so strict loading reports them)."
+    "Rename an official XViT `model_state` to xvit's keys (unknown keys kept, so strict loading reports them). With the temporal head `new_fc` is unused and dropped; with the avg consensus it is the classifier, `head.fc` (as `base_model.head` is without dropout)."
     out = {}
+    avg = not any(k.removeprefix('module.').startswith('consensus.') for k in model_state)
     for k, v in model_state.items():
         k = k.removeprefix('module.')                      # saved from a DistributedDataParallel wrapper
-        if k.startswith('new_fc.'): continue
+        if avg and k.startswith(('new_fc.', 'base_model.head.')): k = 'head.fc.' + k.rsplit('.', 1)[1]
+        elif k.startswith('new_fc.'): continue
         if k.startswith('base_model.'): k = k.removeprefix('base_model.')
         for old, new in _HEAD_NAMES.items():
             if k.startswith(old): k = new + k[len(old):]; break
@@ -204,20 +221,12 @@ def official_to_xvit(model_state: dict) -> dict:
     return out
 
 # %% ../nbs/02_model.ipynb #ee58c49c
-def resize_official_pos_embed(pos_embed: torch.Tensor, grid: int) -> torch.Tensor:
-    "Bicubic resampling of a (1, 1 + g*g, C) positional embedding to `grid` x `grid`, as the official forward pass does."
-    g = int(round((pos_embed.shape[1] - 1) ** 0.5))
-    if g == grid: return pos_embed
-    cls, patches = pos_embed[:, :1], pos_embed[:, 1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
-    patches = F.interpolate(patches, scale_factor=grid / g, mode='bicubic', align_corners=False)
-    return torch.cat([cls, patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], 1)
-
 def checkpoint_filter_fn(state_dict: dict, model: XViT) -> dict:
-    "timm-style filter: official checkpoints (whole or their `model_state`) are renamed, and the positional embedding is resampled to the model's grid."
+    "timm-style filter: official checkpoints (whole or their `model_state`) are renamed, and the positional embedding is resampled to the model's stored grid."
     if 'model_state' in state_dict: state_dict = dict(state_dict['model_state'])
     if any(k.removeprefix('module.').startswith(('base_model.', 'consensus.')) for k in state_dict): state_dict = official_to_xvit(state_dict)
     if 'pos_embed' in state_dict and state_dict['pos_embed'].shape[-1] == model.pos_embed.shape[-1]:
-        state_dict['pos_embed'] = resize_official_pos_embed(state_dict['pos_embed'], model.patch_embed.grid)
+        state_dict['pos_embed'] = resize_official_pos_embed(state_dict['pos_embed'], model.pos_grid)
     return state_dict
 
 # %% ../nbs/02_model.ipynb #ccd10d9c
@@ -252,7 +261,7 @@ def inflate_from_vit(model: XViT, vit) -> list:
     for k, v in sd.items():
         if k.startswith(('head.', 'fc_norm.', 'pre_logits.')) or k == 'head': continue   # the image classifier
         if k == 'pos_embed' and k in ours and v.shape != ours[k].shape and v.shape[-1] == ours[k].shape[-1]:
-            v = resample_abs_pos_embed(v, [model.patch_embed.grid] * 2, num_prefix_tokens=1)
+            v = resample_abs_pos_embed(v, [model.pos_grid] * 2, num_prefix_tokens=1)
         if k not in ours: unexpected.append(k)
         elif v.shape != ours[k].shape: mismatched.append(f"{k}: ViT {tuple(v.shape)} vs XViT {tuple(ours[k].shape)}")
         else: new[k] = v

@@ -4,8 +4,9 @@
 
 # %% ../nbs/03a_prepare.ipynb #9e9caac9
 from __future__ import annotations
-import logging, os, time, sys
+import logging, os, re, signal, sys, threading, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,19 +21,38 @@ from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset
 log = logging.getLogger(__name__)   # quiet unless the caller configures logging; the CLI prints it
 
 # %% auto #0
-__all__ = ['log', 'VIDEO_EXTS', 'DEEPMIND_COLUMNS', 'BENCH_CFG', 'scaled_size', 'resize_video', 'resize_tree',
-           'parse_annotations', 'split_of', 'annotation_format', 'parse_deepmind_csv', 'ssv2_class_name',
-           'parse_ssv2_json', 'index_videos', 'kinetics400_classes', 'load_classes', 'is_complete', 'pack_video',
-           'pack', 'empty_video', 'bench_loader']
+__all__ = ['log', 'LOCK_FILE', 'VIDEO_EXTS', 'PARTIAL_HINT', 'DEEPMIND_COLUMNS', 'BENCH_CFG', 'folder_lock', 'scaled_size',
+           'declared_frames', 'short_read', 'display_size', 'upright', 'decode_checked', 'resize_video', 'resize_tree',
+           'ramp_video', 'cut_download', 'parse_annotations', 'split_of', 'annotation_format', 'parse_deepmind_csv',
+           'ssv2_class_name', 'parse_ssv2_json', 'index_videos', 'kinetics400_classes', 'load_classes', 'is_complete',
+           'pack_video', 'pack', 'empty_video', 'bench_loader']
 
 # %% ../nbs/03a_prepare.ipynb #94768e38
 def _tmp_path(dst: Path) -> Path:
     return dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
 
 def _clear_stale(dst: Path):
+    "Remove what a killed run left beside `dst` (`pack` and `resize_tree` hold the output folder's lock, so no other run is writing there)."
     for stale in dst.parent.glob(f".{dst.name}.tmp-*"): stale.unlink(missing_ok=True)
 
 def _write_text_atomic(path: Path, text: str): atomic_write(path, lambda f: f.write(text.encode('utf-8')))
+
+LOCK_FILE = '.xvit-lock'
+
+@contextmanager
+def folder_lock(folder, what: str):
+    "Hold `folder` for `what` (an exclusive `flock`, released when the process ends however it ends); a second holder gets an error naming the first."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    try: import fcntl
+    except ImportError: fcntl = None                 # Windows: no lock
+    with open(folder/LOCK_FILE, 'a+', encoding='utf-8') as f:
+        if fcntl is not None:
+            try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0); holder = f.read().strip() or 'another process'
+                raise ValueError(f"{folder} is being written by {holder}: wait for it to end, or write to another folder") from None
+        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} ({what}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n"); f.flush()
+        yield
 
 # %% ../nbs/03a_prepare.ipynb #73be73de
 VIDEO_EXTS = ('.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v')
@@ -42,39 +62,136 @@ def scaled_size(width: int, height: int, short_side: int = 256) -> tuple:
     if width <= height: return short_side, max(2, round(height * short_side / width / 2) * 2)
     return max(2, round(width * short_side / height / 2) * 2), short_side
 
-def resize_video(src, dst, short_side: int = 256, crf: int = 18) -> dict:
-    "Re-encode `src` to `dst` with the short side `short_side` (H.264, or VP9 for .webm), atomically; returns frames and size."
+def declared_frames(container, stream) -> tuple:
+    "(frames the container declares for `stream`, how it says so): its frame count, else duration x frame rate; (0, None) if neither."
+    if stream.frames: return int(stream.frames), 'frame count'
+    rate = stream.average_rate or stream.guessed_rate
+    seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else (container.duration or 0) / 1e6
+    return (round(seconds * rate), 'duration x rate') if rate and seconds else (0, None)
+
+def short_read(decoded: int, declared: int, how: str | None, error: str | None = None) -> str | None:
+    "Why `decoded` frames are fewer than the container declares (None if they are not): a cut download, or a stream broken on the way."
+    if error is None and decoded >= declared - max(2, declared // 50): return None   # decoder delay, edit lists, rounded durations: a frame or two
+    said = f"decoded {decoded} of {declared} frames the container declares ({how})" if declared else f"decoded {decoded} frames"
+    return said + (f", then: {error}" if error else '')
+
+def display_size(stream, quarter_turns: int = 0) -> tuple:
+    "(width, height) at which a player shows the frames of `stream`: non-square pixels widened (or heightened), then the rotation applied."
+    cc = stream.codec_context
+    w, h, sar = cc.width, cc.height, stream.sample_aspect_ratio or cc.sample_aspect_ratio
+    if sar and sar != 1: w, h = (round(w * sar), h) if sar > 1 else (w, round(h / sar))
+    return (h, w) if quarter_turns % 2 else (w, h)
+
+def _quarter_turns(frame) -> int:
+    "Counter-clockwise quarter turns a player gives `frame` (its display matrix; phones filming upright store -90)."
+    return round((getattr(frame, 'rotation', 0) or 0) / 90) % 4
+
+def upright(frame, stream, short_side: int | None = None) -> np.ndarray:
+    "uint8 RGB (H, W, 3) of a decoded `frame` as a player shows it (rotation, pixel aspect), scaled to short side `short_side` if given."
+    q = _quarter_turns(frame)
+    w, h = display_size(stream, q)
+    if short_side: w, h = scaled_size(w, h, short_side)
+    if q % 2: w, h = h, w                                  # the size before the turn
+    if (w, h) != (frame.width, frame.height): frame = frame.reformat(width=w, height=h, format='rgb24', interpolation='BILINEAR')
+    a = frame.to_ndarray(format='rgb24')
+    return np.ascontiguousarray(np.rot90(a, q)) if q else a
+
+def decode_checked(src, short_side: int | None = None) -> dict:
+    "Every frame of `src` upright (see `upright`), its frame rate, the frame count its container declares, and why the decode fell short (or None)."
+    import av
+    src = Path(src)
+    if not src.exists(): raise FileNotFoundError(f"video not found: {src}")
+    frames, error = [], None
+    try:
+        with av.open(str(src)) as c:
+            if not c.streams.video: raise ValueError(f"{src} has no video stream")
+            s = c.streams.video[0]; s.thread_type = 'AUTO'
+            declared, how = declared_frames(c, s)
+            fps = float(s.average_rate or s.guessed_rate or 0)
+            try:
+                for f in c.decode(s): frames.append(upright(f, s, short_side))
+            except av.FFmpegError as e:
+                if not frames: raise
+                error = str(e)                               # the data ran out mid-stream: a short read, reported below
+    except av.FFmpegError as e:
+        raise ValueError(f"cannot decode {src}: {e}. Is it a complete, valid video file?") from e
+    if not frames: raise ValueError(f"{src} contains no decodable video frames")
+    return dict(frames=frames, fps=fps, declared=declared, short=short_read(len(frames), declared, how, error))
+
+PARTIAL_HINT = "a cut download? (allow_partial, --allow-partial, keeps it)"
+
+def resize_video(src, dst, short_side: int = 256, crf: int = 18, allow_partial: bool = False) -> dict:
+    "Re-encode `src` upright to `dst` with the short side `short_side` (H.264, or VP9 for .webm), atomically; returns frames, size and any short read."
     import av
     src, dst = Path(src), Path(dst)
     if not src.exists(): raise FileNotFoundError(f"video not found: {src}")
     dst.parent.mkdir(parents=True, exist_ok=True); _clear_stale(dst)
-    tmp, n = _tmp_path(dst), 0
+    tmp, n, error = _tmp_path(dst), 0, None
     try:
         with av.open(str(src)) as inp:
             if not inp.streams.video: raise ValueError(f"{src} has no video stream")
             vin = inp.streams.video[0]; vin.thread_type = 'AUTO'
+            declared, how = declared_frames(inp, vin)
             rate = vin.average_rate or vin.guessed_rate or Fraction(30)
-            w, h = scaled_size(vin.codec_context.width, vin.codec_context.height, short_side)
+            decoded = inp.decode(vin)
+            first = next(decoded, None)                        # the rotation is known from the first frame
+            if first is None: raise ValueError(f"{src} contains no decodable video frames")
+            q = _quarter_turns(first)
+            w, h = scaled_size(*display_size(vin, q), short_side)
             with av.open(str(tmp), 'w', format=dst.suffix.lstrip('.').replace('m4v', 'mp4').replace('mkv', 'matroska')) as out:
                 vout = out.add_stream('libvpx-vp9' if dst.suffix == '.webm' else 'libx264', rate=rate)
                 vout.width, vout.height, vout.pix_fmt = w, h, 'yuv420p'
                 vout.options = {'crf': str(crf)} | ({'b': '0'} if dst.suffix == '.webm' else {})
-                for frame in inp.decode(vin):
-                    f = frame.reformat(width=w, height=h, format='yuv420p', interpolation='BILINEAR')
+                frame = first
+                while frame is not None:
+                    if q: f = av.VideoFrame.from_ndarray(upright(frame, vin, short_side), format='rgb24').reformat(format='yuv420p')
+                    else: f = frame.reformat(width=w, height=h, format='yuv420p', interpolation='BILINEAR')   # scaled straight from YUV
                     f.pts, f.time_base = n, Fraction(1) / rate
                     for p in vout.encode(f): out.mux(p)
                     n += 1
+                    try: frame = next(decoded, None)
+                    except av.FFmpegError as e: error, frame = str(e), None
                 for p in vout.encode(): out.mux(p)
-        if n == 0: raise ValueError(f"{src} contains no decodable video frames")
+        short = short_read(n, declared, how, error)
+        if short and not allow_partial: raise ValueError(f"{short}: not resized, {PARTIAL_HINT}")
         os.replace(tmp, dst)
     except av.FFmpegError as e:
         tmp.unlink(missing_ok=True)
         raise ValueError(f"cannot decode {src}: {e}") from e
     except BaseException:
         tmp.unlink(missing_ok=True); raise
-    return dict(frames=n, width=w, height=h)
+    return dict(frames=n, width=w, height=h, short=short)
 
 # %% ../nbs/03a_prepare.ipynb #2c009f50
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def _worker_init(parent: int):
+    "In a pool worker: die with the parent `parent`, however it ends (SIGKILL included), so no orphan keeps its memory or writes on."
+    ppid = os.getppid()
+    if sys.platform.startswith('linux'):
+        import ctypes
+        try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError): pass
+    gone = lambda: os.getppid() != ppid or not _alive(parent)              # polled too: other systems, and a forkserver in between
+    if gone(): os._exit(1)
+    def watch():
+        while not gone(): time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, name='xvit-watch-parent', daemon=True).start()
+
+@contextmanager
+def _sigterm_raises():
+    "In the main thread, SIGTERM raises SystemExit, so that the caller's cleanup (killing the pool) runs before the process ends."
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def stop(signum, frame): raise SystemExit(128 + signum)
+    old = signal.signal(signal.SIGTERM, stop)
+    try: yield
+    finally: signal.signal(signal.SIGTERM, old)
+
 def _run_parallel(fn, tasks: list, workers: int, desc: str, unit: str = 'video') -> list:
     "Run `fn(*task)` for every task, in `workers` processes (0/1: in this one), with a progress bar; results in task order."
     results = [None] * len(tasks)
@@ -82,52 +199,121 @@ def _run_parallel(fn, tasks: list, workers: int, desc: str, unit: str = 'video')
     if workers <= 1:
         for i, t in enumerate(tasks): results[i] = fn(*t); bar.update()
     else:
-        with ProcessPoolExecutor(workers) as pool:
-            futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
+        with _sigterm_raises():
+            pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             try:
+                futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
                 for fut in as_completed(futures): results[futures[fut]] = fut.result(); bar.update()
             except BaseException:
-                pool.shutdown(cancel_futures=True); raise
+                procs = list((pool._processes or {}).values())    # private, but shutdown() alone waits for the running tasks
+                for p in procs: p.kill()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for p in procs: p.join(5)
+                raise
+            pool.shutdown()
     bar.close()
     return results
 
-def _resize_task(src, dst, short_side):
-    try: return dict(status='resized', **resize_video(src, dst, short_side))
+def _resize_task(src, dst, short_side, allow_partial):
+    if dst.exists():                  # whole, by the atomic rename; still compared with its source, for an earlier allow_partial
+        import av
+        try:
+            with av.open(str(src)) as a, av.open(str(dst)) as b:
+                short = short_read(declared_frames(b, b.streams.video[0])[0], *declared_frames(a, a.streams.video[0]))
+        except (av.FFmpegError, IndexError) as e: return dict(status='failed', reason=f"cannot compare with {dst}: {e}")
+        if short and not allow_partial: return dict(status='failed', reason=f"{dst} is short: {short} (resized with allow_partial; delete it to retry)")
+        return dict(status='skipped', short=short)
+    try: return dict(status='resized', **resize_video(src, dst, short_side, allow_partial=allow_partial))
     except Exception as e: return dict(status='failed', reason=str(e))
 
-def resize_tree(src_dir, dst_dir, short_side: int = 256, workers: int | None = None, exts=VIDEO_EXTS) -> dict:
+def resize_tree(src_dir, dst_dir, short_side: int = 256, workers: int | None = None, exts=VIDEO_EXTS, allow_partial: bool = False) -> dict:
     "Resize every video under `src_dir` into the same relative path under `dst_dir`; existing outputs are skipped. Returns a summary."
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     if not src_dir.is_dir(): raise FileNotFoundError(f"source directory not found: {src_dir}")
-    videos = sorted(p for p in src_dir.rglob('*') if p.suffix.lower() in exts and p.is_file() and not p.name.startswith('.'))
-    todo = [(p, dst_dir/p.relative_to(src_dir), short_side) for p in videos if not (dst_dir/p.relative_to(src_dir)).exists()]
+    videos = sorted(p for p in src_dir.rglob('*') if p.suffix.lower() in exts and p.is_file() and not p.name.startswith('.')
+                    and dst_dir.resolve() not in p.resolve().parents)       # a destination inside the source is not a source
+    tasks = [(p, dst_dir/p.relative_to(src_dir), short_side, allow_partial) for p in videos]
     workers = os.cpu_count() if workers is None else workers
-    results = _run_parallel(_resize_task, todo, workers, f'resize to {short_side}')
-    failures = [(str(t[0]), r['reason']) for t, r in zip(todo, results) if r['status'] == 'failed']
-    if failures:
-        _write_text_atomic(dst_dir/'failures_resize.txt', ''.join(f"{p}\t{why}\n" for p, why in failures))
-    summary = dict(found=len(videos), resized=len(todo) - len(failures), skipped=len(videos) - len(todo), failed=len(failures))
+    with folder_lock(dst_dir, f"xvit resize {src_dir}"):
+        results = _run_parallel(_resize_task, tasks, workers, f'resize to {short_side}')
+        failures = [(str(t[0]), r['reason']) for t, r in zip(tasks, results) if r['status'] == 'failed']
+        partial = [(str(t[0]), f"{r['short']}; kept (allow_partial)") for t, r in zip(tasks, results) if r['status'] != 'failed' and r.get('short')]
+        fail_file = dst_dir/'failures_resize.txt'
+        if failures or partial: _write_text_atomic(fail_file, ''.join(f"{p}\t{why}\n" for p, why in sorted(failures + partial)))
+        else: fail_file.unlink(missing_ok=True)
+    count = lambda s: sum(r['status'] == s for r in results)
+    summary = dict(found=len(videos), resized=count('resized'), skipped=count('skipped'), failed=len(failures), partial=len(partial))
     log.info(f"resize: {summary['found']} videos, {summary['resized']} resized, {summary['skipped']} already done, {summary['failed']} failed"
-          + (f" (listed in {dst_dir/'failures_resize.txt'})" if failures else ''))
-    return summary | dict(failures=failures)
+          + (f", {len(partial)} kept short" if partial else '') + (f" (listed in {fail_file})" if failures or partial else ''))
+    return summary | dict(failures=failures + partial)
+
+# %% ../nbs/03a_prepare.ipynb #554d8825
+def ramp_video(path, num_frames: int = 120, width: int = 32, height: int = 24, fps: int = 30, rotation: int = 0, sar=None,
+               faststart: bool = False) -> Path:
+    "A small real video for tests (H.264 mp4, VP9 webm): red ramps across, green down, blue counts frames; with a display rotation (counter-clockwise degrees, as phones store it), non-square pixels `sar`, or its index first (`faststart`)."
+    import av
+    y, x = np.mgrid[0:height, 0:width]
+    with av.open(str(path), 'w', options={'movflags': 'faststart'} if faststart else {}) as out:
+        s = out.add_stream('libvpx-vp9' if str(path).endswith('.webm') else 'libx264', rate=fps)
+        s.width, s.height, s.pix_fmt = width, height, 'yuv420p'
+        if rotation: s.set_display_rotation(rotation)
+        if sar: s.codec_context.sample_aspect_ratio = Fraction(sar)
+        for i in range(num_frames):
+            a = np.stack([x * 255 // (width - 1), y * 255 // (height - 1), np.full_like(x, i * 2 % 256)], -1).astype(np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(a, format='rgb24')): out.mux(p)
+        for p in s.encode(): out.mux(p)
+    return Path(path)
+
+def cut_download(path, keep: float = 0.7) -> Path:
+    "Truncate `path` to its first `keep` fraction, as a download that stopped leaves it (for testing)."
+    path = Path(path); path.write_bytes(path.read_bytes()[:int(path.stat().st_size * keep)])
+    return path
 
 # %% ../nbs/03a_prepare.ipynb #13c65faf
+def _read_text(path: Path) -> str:
+    "The text of an annotation file: UTF-8, a byte-order mark dropped; anything else is an error naming the file and the line."
+    raw = path.read_bytes()
+    if raw[:2] in (b'\xff\xfe', b'\xfe\xff'): raise ValueError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8")
+    try: return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text ({e.reason} at byte {e.start}): save it as UTF-8") from None
+
+def _int_label(text: str) -> int | None:
+    return int(text) if re.fullmatch(r'\s*[+-]?\d+\s*', text) else None
+
+def _fields(line: str, sep: str) -> list:
+    return line.rsplit(' ', 1) if sep == ' ' else line.split(sep)
+
+def _guess_sep(lines: list) -> str:
+    "',' or ' ': the one that reads more of the first 100 lines as `path label` (on a tie, ',' when most lines hold one)."
+    head = [l for l in lines if l.strip()][:100]
+    fits = lambda sep: sum(len(p := _fields(l, sep)) == 2 and bool(p[0].strip()) and _int_label(p[1]) is not None for l in head)
+    comma, space = fits(','), fits(' ')
+    return ',' if comma > space or (comma == space and sum(',' in l for l in head) * 2 > len(head)) else ' '
+
 def parse_annotations(path, sep: str | None = None) -> tuple:
     "Read an official `path label` CSV: returns (entries [dict(line, path, label)], errors [(line, text, reason)])."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
-    lines = path.read_text(encoding='utf-8-sig').splitlines()   # -sig: a byte-order mark is not part of the first path
-    if sep is None:
-        head = [l for l in lines if l.strip()][:100]
-        sep = ',' if sum(',' in l for l in head) * 2 > len(head) else ' '
-    entries, errors = [], []
+    lines = _read_text(path).splitlines()
+    sep = sep or _guess_sep(lines)
+    entries, errors, first = [], [], True
     for n, line in enumerate(lines, 1):
+        if line.startswith('\ufeff'):
+            log.info(f"{path}, line {n}: a byte-order mark (two files joined?) is not part of the path: dropped"); line = line[1:]
         if not line.strip(): continue
-        parts = line.rsplit(' ', 1) if sep == ' ' else line.split(sep)
+        parts = _fields(line, sep)
+        label = _int_label(parts[-1]) if len(parts) == 2 else None
+        if first and label is None and Path(parts[0].strip()).suffix.lower() not in VIDEO_EXTS:
+            log.info(f"{path}, line {n}: {line!r} names no video, so it is taken as a header: skipped"); first = False; continue
+        first = False
         if len(parts) != 2 or not parts[0].strip():
-            errors.append((n, line, f"expected 2 fields (path{sep}label), got {len(parts)}")); continue
-        try: label = int(parts[1])
-        except ValueError: errors.append((n, line, f"label {parts[1]!r} is not an integer")); continue
+            hint = " (a path holding the separator? use a space-separated CSV, or pass sep)" if len(parts) > 2 else ''
+            errors.append((n, line, f"expected 2 fields (path{sep}label), got {len(parts)}{hint}")); continue
+        if label is None: errors.append((n, line, f"label {parts[1]!r} is not an integer")); continue
+        if label < 0:
+            errors.append((n, line, f"label {label} is negative: labels are class indices 0, 1, ... (and the loss would skip -100 without a word)")); continue
         entries.append(dict(line=n, path=parts[0].strip(), label=label))
     return entries, errors
 
@@ -150,16 +336,16 @@ def annotation_format(path) -> str:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
     if path.suffix.lower() == '.json': return 'ssv2_json'
-    with open(path, encoding='utf-8-sig') as f: first = f.readline()
+    first = _read_text(path).split('\n', 1)[0]
     if first.lstrip().startswith('['): return 'ssv2_json'
     return 'deepmind' if set(_header_fields(first)) & set(DEEPMIND_COLUMNS) else 'path_label'
 
 def parse_deepmind_csv(path) -> tuple:
     "Read a DeepMind Kinetics CSV (`label,youtube_id,time_start,time_end,...` with a header): (entries [dict(line, stem, name)], errors [(line, text, reason)])."
-    import csv
+    import csv, io
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
-    with open(path, encoding='utf-8-sig', newline='') as f:            # -sig: a byte-order mark is not part of 'label'
+    with io.StringIO(_read_text(path), newline='') as f:                # a byte-order mark is not part of 'label'
         reader = csv.reader(f)
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in DEEPMIND_COLUMNS if c not in header]
@@ -190,7 +376,7 @@ def parse_ssv2_json(path) -> tuple:
     import json
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"annotation file not found: {path}")
-    try: items = json.loads(path.read_text(encoding='utf-8-sig'))
+    try: items = json.loads(_read_text(path))
     except json.JSONDecodeError as e: raise ValueError(f"{path}, line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})") from e
     if not isinstance(items, list): raise ValueError(f"{path}: expected a JSON list of videos, got {type(items).__name__}")
     entries, errors = [], []
@@ -241,23 +427,28 @@ def is_complete(h5_path) -> bool:
 def _packed_info(h5_path) -> dict:
     with h5py.File(h5_path, 'r') as f:
         ds = f[next(iter(f.keys()))]
-        return dict(num_frames=len(ds), fps=float(ds.attrs.get('fps', 0.0)), bytes=Path(h5_path).stat().st_size)
+        return dict(num_frames=len(ds), fps=float(ds.attrs.get('fps', 0.0)), bytes=Path(h5_path).stat().st_size,
+                    short=str(ds.attrs.get('short', '')) or None)
 
-def _video_fps(src: Path) -> float:
-    import av
-    with av.open(str(src)) as c: s = c.streams.video[0]; return float(s.average_rate or s.guessed_rate or 0)
-
-def pack_video(src, dst, key: str, quality: int = 95) -> dict:
-    "Pack the frames of video `src` into the h5 file `dst` (dataset `key`) atomically; returns status, frames, fps, bytes or the reason it failed."
+def pack_video(src, dst, key: str, quality: int = 95, short_side: int | None = None, allow_partial: bool = False) -> dict:
+    "Pack the frames of video `src` into the h5 file `dst` (dataset `key`) atomically; returns status, frames, fps, bytes, any short read, or the reason it failed."
     import av
     src, dst = Path(src), Path(dst)
-    if is_complete(dst): return dict(status='skipped', **_packed_info(dst))
+    if is_complete(dst):
+        info = _packed_info(dst)
+        if info['short'] and not allow_partial:
+            return dict(status='failed', reason=f"{info['short']}: packed earlier with allow_partial, so not listed now (pass it again to keep it)")
+        return dict(status='skipped', **info)
     try:
         if src.exists() and not os.access(src, os.R_OK): raise PermissionError("video not readable")
-        frames = read_video(src)                   # errors name the file: missing, undecodable, no frames
+        v = decode_checked(src, short_side)         # errors name the file: missing, undecodable, no frames
+        if v['short'] and not allow_partial: return dict(status='failed', reason=f"{v['short']}: not packed, {PARTIAL_HINT}")
         dst.parent.mkdir(parents=True, exist_ok=True); _clear_stale(dst)
         tmp = _tmp_path(dst)
-        try: write_frames_h5(tmp, frames, key=key, quality=quality, fps=_video_fps(src)); os.replace(tmp, dst)
+        try:
+            write_frames_h5(tmp, v['frames'], key=key, quality=quality, fps=v['fps'])
+            with h5py.File(tmp, 'a') as f: f[key].attrs.update(declared_frames=v['declared'], short=v['short'] or '', short_side=short_side or 0)
+            os.replace(tmp, dst)
         except BaseException: tmp.unlink(missing_ok=True); raise
     except (av.FFmpegError, OSError, ValueError) as e:
         return dict(status='failed', reason=f"{type(e).__name__}: {e}")
@@ -265,6 +456,7 @@ def pack_video(src, dst, key: str, quality: int = 95) -> dict:
 
 # %% ../nbs/03a_prepare.ipynb #b08afb02
 def _target(entry: dict, out: Path, dataset: str, split: str) -> tuple:
+    "(name in the list, h5 path, dataset key) of an entry: a relative path keeps its folders, an absolute one its file name."
     p = Path(entry['path'])
     if dataset == 'ssv2': return p.stem, out/'seq_h5'/f'{p.stem}.h5', p.stem
     rel = p.name if p.is_absolute() else entry['path']
@@ -294,10 +486,34 @@ def _named_entries(annotations: Path, rows: list, names: list, root: Path, where
         else: entries.append(dict(line=r['line'], path=os.path.abspath(videos[r['stem']][0]), label=index[r['name']]))
     return entries, missing
 
+def _check_entries(entries: list, root: Path) -> tuple:
+    "Entries with their video `src`, each video once; and the failures of lines that leave `root` or list a video again."
+    failures, by_video = [], {}
+    for e in entries:
+        p = Path(e['path'])
+        if not p.is_absolute() and '..' in p.parts:
+            failures.append((e['line'], e['path'], f"the path leaves the root with '..': list it relative to {root}, or absolute")); continue
+        src = p if p.is_absolute() else root/p
+        by_video.setdefault(os.path.realpath(src), []).append(e | dict(src=src))
+    kept = []
+    for same in by_video.values():
+        first, labels = same[0], {e['label'] for e in same}
+        if len(labels) > 1:
+            lines = ', '.join(f"{e['line']} (label {e['label']})" for e in same)
+            failures += [(e['line'], str(e['src']), f"the same video is listed with different labels, on lines {lines}: not packed") for e in same]
+        else:
+            kept.append(first)
+            failures += [(e['line'], str(e['src']), f"the same video as line {first['line']}, listed again (same label): packed once") for e in same[1:]]
+    return sorted(kept, key=lambda e: e['line']), failures
+
 def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = None, root=None, workers: int | None = None,
-         quality: int = 95, sep: str | None = None, list_sep: str = ',', fps_file: bool = False, classes=None) -> dict:
+         quality: int = 95, sep: str | None = None, list_sep: str = ',', fps_file: bool = False, classes=None,
+         num_classes: int | None = None, short_side: int | None = None, allow_partial: bool = False) -> dict:
     "Pack every video of an official CSV, a DeepMind Kinetics CSV or an SSv2 JSON into per-video h5 files, the official lists and `classes.txt`; returns a summary."
     if dataset not in ('kinetics', 'ssv2'): raise ValueError(f"dataset must be 'kinetics' or 'ssv2', got {dataset!r}")
+    if not list_sep or any(c.isdigit() or c in '\r\n' for c in list_sep): raise ValueError(f"list_sep {list_sep!r} cannot separate the list's fields")
+    if num_classes is not None and num_classes < 1: raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+    if short_side is not None and short_side < 2: raise ValueError(f"short_side must be at least 2 pixels, got {short_side}")
     annotations, out = Path(annotations), Path(out_dir)
     split = split or split_of(annotations)
     if split not in ('train', 'val'): raise ValueError(f"split must be 'train' or 'val', got {split!r}")
@@ -309,11 +525,15 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
                          "pack into another folder, or remove it if it is wrong")
     names, missing = given if given is not None else existing, []
     listed_in = 'classes=' if given is not None else str(cls_file)
+    if names is not None and num_classes is not None and len(names) != num_classes:
+        raise ValueError(f"num_classes={num_classes}, but the class list ({listed_in}) has {len(names)} classes")
     if fmt == 'path_label':
         entries, errors = parse_annotations(annotations, sep)
-        if names is not None:
-            bad = [(e['line'], f"{e['path']} {e['label']}") for e in entries if not 0 <= e['label'] < len(names)]
-            if bad: _refuse(bad, f"labels of {annotations} are outside 0..{len(names) - 1}", f"The class list ({listed_in}) has {len(names)} classes.")
+        count = len(names) if names is not None else num_classes
+        if count is not None:
+            bad = [(e['line'], f"{e['path']} {e['label']}") for e in entries if not 0 <= e['label'] < count]
+            if bad: _refuse(bad, f"labels of {annotations} are outside 0..{count - 1}",
+                            f"The class list ({listed_in}) has {count} classes." if names is not None else f"num_classes is {count}.")
     elif fmt == 'ssv2_json' and dataset != 'ssv2':
         raise ValueError(f"{annotations} is an SSv2 annotation file: pass dataset='ssv2' (--dataset ssv2)")
     elif fmt == 'ssv2_json' and given is None:
@@ -321,46 +541,59 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
     else:
         rows, errors = parse_deepmind_csv(annotations) if fmt == 'deepmind' else parse_ssv2_json(annotations)
         if names is None: names = sorted({r['name'] for r in rows})        # the official order: alphabetical
+        if num_classes is not None and len(names) != num_classes:
+            raise ValueError(f"num_classes={num_classes}, but {annotations} names {len(names)} classes: pass the full class list (classes=, --classes)")
         hint = (f"{cls_file} is the class list of the splits already packed into this folder; to add classes, pack every split with "
                 "the dataset's full class list (classes=, --classes) into a fresh folder, so that all splits share one index" if given is None else
                 "Is classes= the class list of this dataset?" if fmt == 'deepmind' else "Is the labels file the one of this SSv2 release?")
         entries, missing = _named_entries(annotations, rows, names, root, 'line' if fmt == 'deepmind' else 'item', listed_in, hint)
     if names is not None and any('\n' in n for n in names): raise ValueError("a class name contains a line break")
-    failures = [(n, text, why) for n, text, why in errors] + missing
+    entries, refused = _check_entries(entries, root)
+    failures = [(n, text, why) for n, text, why in errors] + missing + refused
+    targets = {}
+    for e in entries: targets.setdefault(_target(e, out, dataset, split)[1], []).append(e)
+    clash = [(' and '.join(str(e['line']) for e in same), ' and '.join(str(e['src']) for e in same)) for same in targets.values() if len(same) > 1]
+    if clash: _refuse(clash, f"different videos of {annotations} would be packed into one file", "Packed files are named by the path relative to the "
+                      "root (absolute paths by their file name; SSv2 by the name without extension): list them relative to root=, or rename one.", 'lines')
+    sep_out = ' ' if dataset == 'ssv2' else list_sep
     tasks, rel_names, kept = [], [], []
     for e in entries:
         name, dst, key = _target(e, out, dataset, split)
-        src = Path(e['path']) if Path(e['path']).is_absolute() else root/e['path']
-        if dataset == 'kinetics' and list_sep != ' ' and list_sep in name:          # the loader splits the list's lines on it
-            failures.append((e['line'], str(src), f"the name contains the list separator {list_sep!r}: pass list_sep=' ' (--list-sep ' ')")); continue
-        tasks.append((src, dst, key, quality)); rel_names.append(name); kept.append(e)
+        if sep_out in name:                                    # the official loaders split each line of the list on it
+            fix = "pass list_sep=' ' (--list-sep ' ')" if sep_out != ' ' else "rename the video" + (", or pass another list_sep (--list-sep)" if dataset == 'kinetics' else '')
+            failures.append((e['line'], str(e['src']), f"the name contains the list separator {sep_out!r}, on which the loader splits each line: {fix}")); continue
+        tasks.append((e['src'], dst, key, quality, short_side, allow_partial)); rel_names.append(name); kept.append(e)
     workers = os.cpu_count() if workers is None else workers
     start = time.perf_counter()
-    results = _run_parallel(pack_video, tasks, workers, f'pack {dataset} {split}')
-    rows, fps_rows, counts = [], [], dict(packed=0, skipped=0, failed=0)
-    for e, name, task, r in zip(kept, rel_names, tasks, results):
-        counts[r['status']] += 1
-        if r['status'] == 'failed': failures.append((e['line'], str(task[0]), r['reason'])); continue
+    with folder_lock(out, f"xvit pack {annotations.name}"):
+        results = _run_parallel(pack_video, tasks, workers, f'pack {dataset} {split}')
+        rows, fps_rows, counts = [], [], dict(packed=0, skipped=0, failed=0, partial=0)
+        for e, name, task, r in zip(kept, rel_names, tasks, results):
+            counts[r['status']] += 1
+            if r['status'] == 'failed': failures.append((e['line'], str(task[0]), r['reason'])); continue
+            if r.get('short'): counts['partial'] += 1; failures.append((e['line'], str(task[0]), f"{r['short']}: packed anyway (allow_partial)"))
+            if dataset == 'kinetics':
+                rows.append(list_sep.join([name, str(r['num_frames']), str(e['label'])])); fps_rows.append(list_sep.join([name, f"{r['fps']:g}"]))
+            else: rows.append(f"{name} {r['num_frames']} {e['label']}")
         if dataset == 'kinetics':
-            rows.append(list_sep.join([name, str(r['num_frames']), str(e['label'])])); fps_rows.append(list_sep.join([name, f"{r['fps']:g}"]))
-        else: rows.append(f"{name} {r['num_frames']} {e['label']}")
-    if dataset == 'kinetics':
-        _write_text_atomic(out/'annotations'/f'{split}.txt', ''.join(r + '\n' for r in rows))
-        if fps_file: _write_text_atomic(out/'annotation'/f'{split}_fps.txt', ''.join(r + '\n' for r in fps_rows))
-    else: _write_text_atomic(out/f'{split}_videofolder.txt', ''.join(r + '\n' for r in rows))
-    if names is not None and existing is None: _write_text_atomic(cls_file, ''.join(n + '\n' for n in names))
-    fail_file = out/f'failures_{split}.txt'
-    if failures: _write_text_atomic(fail_file, ''.join(f"{n}\t{p}\t{why}\n" for n, p, why in sorted(failures)))
-    else: fail_file.unlink(missing_ok=True)
+            _write_text_atomic(out/'annotations'/f'{split}.txt', ''.join(r + '\n' for r in rows))
+            if fps_file: _write_text_atomic(out/'annotation'/f'{split}_fps.txt', ''.join(r + '\n' for r in fps_rows))
+        else: _write_text_atomic(out/f'{split}_videofolder.txt', ''.join(r + '\n' for r in rows))
+        if names is not None and existing is None: _write_text_atomic(cls_file, ''.join(n + '\n' for n in names))
+        fail_file = out/f'failures_{split}.txt'
+        if failures: _write_text_atomic(fail_file, ''.join(f"{n}\t{p}\t{why}\n" for n, p, why in sorted(failures)))
+        else: fail_file.unlink(missing_ok=True)
     packed = [r for r in results if r['status'] != 'failed']
-    summary = dict(counts, listed=len(entries) + len(errors) + len(missing), bad_lines=len(errors), failed=len(failures),
-                   frames=sum(r['num_frames'] for r in packed), bytes=sum(r['bytes'] for r in packed),
+    summary = dict(counts, listed=len(entries) + len(errors) + len(missing) + len(refused), bad_lines=len(errors),
+                   failed=len(failures) - counts['partial'], frames=sum(r['num_frames'] for r in packed), bytes=sum(r['bytes'] for r in packed),
                    seconds=time.perf_counter() - start, failures=failures, format=fmt,
-                   classes=cls_file if names is not None else None, num_classes=len(names) if names is not None else None)
+                   classes=cls_file if names is not None else None, num_classes=len(names) if names is not None else num_classes)
     log.info(f"pack {dataset} {split}: {summary['listed']} lines, {counts['packed']} packed, {counts['skipped']} already packed, "
-          f"{summary['failed']} failed; {summary['frames']} frames, {summary['bytes'] / 2**20:.1f} MiB in {summary['seconds']:.1f} s"
+          f"{summary['failed']} failed" + (f", {counts['partial']} kept short" if counts['partial'] else '')
+          + f"; {summary['frames']} frames, {summary['bytes'] / 2**20:.1f} MiB in {summary['seconds']:.1f} s"
           + (f"; {len(names)} class names in {cls_file}" if names is not None else '')
-          + (f"; failures listed in {fail_file}" if failures else ''))
+          + (f"; failures listed in {fail_file}" if failures else '')
+          + (f"; load it with DATA.PATH_LABEL_SEPARATOR {list_sep!r}" if dataset == 'kinetics' and list_sep != ',' else ''))
     return summary
 
 # %% ../nbs/03a_prepare.ipynb #1c23f810

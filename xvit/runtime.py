@@ -4,10 +4,13 @@
 
 # %% ../nbs/06_runtime.ipynb #32d02af8
 from __future__ import annotations
-import logging, os, re, warnings
+import hashlib, logging, os, pickle, pickletools, re, socket, time, warnings, zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+try: import fcntl
+except ImportError: fcntl = None         # not on Windows: runs there are not locked
 
 from .config import CfgNode
 from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, load_strict
@@ -17,17 +20,19 @@ from .model import XViT
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'CHECKPOINT_NAME', 'REQUIRED_KEYS', 'build_model', 'setup_distributed', 'is_main', 'gather_objects', 'gather',
-           'checkpoint_dir', 'checkpoint_path', 'save_checkpoint', 'list_checkpoints', 'read_checkpoint',
-           'last_checkpoint', 'load_weights']
+__all__ = ['log', 'CHECKPOINT_NAME', 'DIGEST_KEY', 'REQUIRED_KEYS', 'build_model', 'setup_distributed', 'is_main',
+           'gather_objects', 'gather', 'checkpoint_dir', 'checkpoint_path', 'state_digest', 'save_checkpoint',
+           'list_checkpoints', 'CorruptCheckpoint', 'UnsafeCheckpoint', 'pickled_globals', 'read_checkpoint',
+           'last_checkpoint', 'run_lock', 'load_weights']
 
 # %% ../nbs/06_runtime.ipynb #989fdaaf
 def build_model(cfg: CfgNode) -> XViT:
     "The XViT that `cfg` describes (official keys), randomly initialised."
     if cfg.XVIT.BASE_MODEL not in OFFICIAL_BACKBONES:
         raise ValueError(f"XVIT.BASE_MODEL {cfg.XVIT.BASE_MODEL!r} is not a ViT that xvit can build; choose one of {sorted(OFFICIAL_BACKBONES)}")
-    b = cfg.XVIT.BACKBONE
-    return XViT(**arch_from_cfg(cfg), drop_path_rate=b.DROP_PATH_RATE, attn_drop_rate=b.DROP_ATTN_RATE)
+    b, arch = cfg.XVIT.BACKBONE, arch_from_cfg(cfg)
+    # the official backbone's patch embedding is built for 224 pixels whatever the crop: it stores that grid and resamples it
+    return XViT(**arch, drop_path_rate=b.DROP_PATH_RATE, attn_drop_rate=b.DROP_ATTN_RATE, pos_embed_grid=224 // arch['patch_size'])
 
 # %% ../nbs/06_runtime.ipynb #8a9a72a8
 def setup_distributed(use_gpu: bool = True) -> tuple:
@@ -71,9 +76,36 @@ def checkpoint_path(out_dir, epoch: int) -> Path:
     "Official file name of the checkpoint saved after 0-based `epoch`."
     return checkpoint_dir(out_dir)/f'checkpoint_epoch_{epoch + 1:05d}.pyth'
 
+DIGEST_KEY = 'xvit_sha256'
+
+def state_digest(state: dict) -> str:
+    "sha256 of a checkpoint's contents but its digest: tensors by dtype, shape and bytes, containers by structure; the same after saving and loading."
+    h = hashlib.sha256()
+    def walk(o):
+        if isinstance(o, torch.Tensor):
+            t = o.detach().cpu().contiguous().reshape(-1)
+            h.update(f'T{t.dtype}{tuple(o.shape)}'.encode()); h.update(t.view(torch.uint8).numpy())
+        elif isinstance(o, dict):
+            h.update(f'D{len(o)}'.encode())
+            for k, v in o.items(): walk(k); walk(v)
+        elif isinstance(o, (list, tuple)):
+            h.update(f'L{len(o)}'.encode())
+            for v in o: walk(v)
+        else: h.update(f'{type(o).__name__}:{o!r}'.encode())
+    walk({k: v for k, v in state.items() if k != DIGEST_KEY})
+    return h.hexdigest()
+
 def save_checkpoint(path, state: dict) -> Path:
-    "Write `state` to `path` atomically (`atomic_write`: a temporary file in the same folder, fsync, then rename)."
-    return atomic_write(path, lambda f: torch.save(state, f))
+    "Write `state` with its `state_digest` to `path` atomically (a temporary file in the same folder, fsync, then rename); a file there that we did not write is moved aside, never overwritten."
+    path = Path(path)
+    if path.exists():
+        try: ours = DIGEST_KEY in read_checkpoint(path)
+        except (ValueError, FileNotFoundError): ours = False      # corrupt, foreign or needing unsafe loading
+        if not ours:
+            aside = path.with_name(f"{path.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(path, aside)
+            warnings.warn(f"{path} was not written by xvit (or is damaged): kept as {aside.name} instead of being overwritten")
+    return atomic_write(path, lambda f: torch.save({**state, DIGEST_KEY: state_digest(state)}, f))
 
 def list_checkpoints(out_dir) -> list:
     "The official checkpoint files under `out_dir/checkpoints`, oldest first (temporary files are not listed)."
@@ -83,21 +115,75 @@ def list_checkpoints(out_dir) -> list:
 # %% ../nbs/06_runtime.ipynb #2c7e3326
 REQUIRED_KEYS = ('epoch', 'model_state')
 
-def read_checkpoint(path) -> dict:
-    "Load a training checkpoint and check it has `epoch` and `model_state`; a clear error otherwise."
-    ck = load_checkpoint(path)
+class CorruptCheckpoint(ValueError):
+    "A checkpoint file that is damaged: truncated, failing its archive's checksums, or not matching its stored digest."
+class UnsafeCheckpoint(ValueError):
+    "An intact checkpoint that holds Python objects `torch.load(weights_only=True)` refuses."
+
+def pickled_globals(path) -> list | None:
+    "The classes and functions the pickle of an intact torch archive names (read without running it); None if the archive is damaged."
+    try:
+        with zipfile.ZipFile(path) as z:
+            if z.testzip() is not None: return None            # a member fails its CRC
+            pkl = [n for n in z.namelist() if n.endswith('/data.pkl') or n == 'data.pkl']
+            if not pkl: return None
+            names, strings = set(), []
+            for op, arg, _ in pickletools.genops(z.read(pkl[0])):
+                if op.name == 'GLOBAL': names.add(arg.replace(' ', '.'))
+                elif op.name == 'STACK_GLOBAL' and len(strings) >= 2: names.add('.'.join(strings[-2:]))
+                if isinstance(arg, str): strings.append(arg)
+            return sorted(names)
+    except (zipfile.BadZipFile, ValueError, EOFError, KeyError): return None
+
+def _load(path, unsafe: bool) -> dict:
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"checkpoint not found: {path}")
+    try: return torch.load(path, map_location='cpu', weights_only=not unsafe)
+    except PermissionError: raise
+    except Exception as e:                                      # torch.load fails in many ways; we say which kind it was
+        names = None if unsafe else pickled_globals(path)
+        if names is not None:
+            raise UnsafeCheckpoint(f"{path} is intact but holds Python objects that safe loading refuses ({', '.join(names[:6]) or 'see below'}): "
+                                   f"it was left untouched. If you trust where it came from, pass TRAIN.UNSAFE_LOAD True to load it with "
+                                   f"weights_only=False (that runs code stored in the file); otherwise move it away. ({str(e)[:300]})") from e
+        raise CorruptCheckpoint(f"{path} is damaged: {str(e)[:300]}") from e
+
+def read_checkpoint(path, unsafe: bool = False) -> dict:
+    "Load a training checkpoint, check it has `epoch` and `model_state` and, when it carries one, that it matches its digest; a clear error otherwise."
+    ck = _load(path, unsafe)
     if not isinstance(ck, dict) or any(k not in ck for k in REQUIRED_KEYS):
         have = sorted(ck) if isinstance(ck, dict) else type(ck).__name__
         raise ValueError(f"{path} is not a training checkpoint: it needs {list(REQUIRED_KEYS)}, it has {have}")
+    if DIGEST_KEY in ck and state_digest(ck) != ck[DIGEST_KEY]:
+        raise CorruptCheckpoint(f"{path} does not match the sha256 digest written with it: its contents changed on disk")
     return ck
 
-def last_checkpoint(out_dir) -> tuple:
-    "(path, checkpoint) of the newest readable checkpoint under `out_dir`, skipping corrupt ones with a warning; (None, None) if there is none."
+def last_checkpoint(out_dir, unsafe: bool = False) -> tuple:
+    "(path, checkpoint) of the newest valid checkpoint under `out_dir`, skipping damaged ones with a warning; (None, None) if there is none. One that needs unsafe loading stops the search (`UnsafeCheckpoint`)."
     for path in reversed(list_checkpoints(out_dir)):
-        try: return path, read_checkpoint(path)
+        try: return path, read_checkpoint(path, unsafe)
+        except UnsafeCheckpoint: raise                          # valid, only not loadable safely: skipping it would lose it
         except (ValueError, FileNotFoundError) as e:
-            warnings.warn(f"checkpoint {path} is unreadable and was skipped ({str(e)[:200]}); using an older one")
+            warnings.warn(f"checkpoint {path} is unusable and was skipped ({str(e)[:300]}); using an older one")
     return None, None
+
+# %% ../nbs/06_runtime.ipynb #f2028c42
+@contextmanager
+def run_lock(out_dir):
+    "Hold an exclusive lock on `out_dir/.lock` while the block runs; raise, naming the holder (pid, host, start time), if another run holds it."
+    path = Path(out_dir)/'.lock'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None: yield path; return
+    f = open(path, 'a+')
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or 'a process that has not yet written its name'
+            raise RuntimeError(f"{out_dir} is in use by another run ({holder}): wait for it to end, or give this run another OUTPUT_DIR") from None
+        f.seek(0); f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n"); f.flush()
+        yield path
+    finally: f.close()                                          # closing releases the lock
 
 # %% ../nbs/06_runtime.ipynb #21dac259
 def load_weights(model: XViT, path, new_classifier: bool = False, checkpoint: dict | None = None) -> XViT:

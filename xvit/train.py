@@ -14,19 +14,22 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .config import CfgNode
+import yaml
+
 from .convert import checkpoint_filter_fn, load_strict
 from .core import load_checkpoint
-from .model import XViT, inflate_from_vit
+from .model import XViT, inflate_from_vit, official_to_xvit
 from .data import build_loader, write_frames_h5, mixup, mixup_loss
 from .runtime import (build_model, setup_distributed, is_main, gather_objects, checkpoint_dir, checkpoint_path,
-                          save_checkpoint, list_checkpoints, read_checkpoint, last_checkpoint, load_weights)
+                          save_checkpoint, list_checkpoints, read_checkpoint, last_checkpoint, load_weights, run_lock)
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'LOSSES', 'UNSUPPORTED', 'lr_at_epoch', 'param_groups', 'build_optimizer', 'LabelSmoothingCrossEntropy',
-           'build_loss', 'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics', 'autocast_dtype',
-           'train_epoch', 'eval_epoch', 'check_train_cfg', 'prepare', 'train', 'step_benchmark']
+__all__ = ['log', 'LOSSES', 'UNSUPPORTED', 'RESUME_FREE', 'lr_at_epoch', 'param_groups', 'build_optimizer',
+           'official_group_names', 'load_optimizer_state', 'LabelSmoothingCrossEntropy', 'build_loss',
+           'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics', 'autocast_dtype', 'check_batch',
+           'train_epoch', 'eval_epoch', 'check_train_cfg', 'config_changes', 'prepare', 'train', 'step_benchmark']
 
 # %% ../nbs/06_train.ipynb #65ff2565
 def lr_at_epoch(cfg: CfgNode, epoch: float) -> float:
@@ -39,17 +42,19 @@ def lr_at_epoch(cfg: CfgNode, epoch: float) -> float:
     return cosine(epoch)
 
 # %% ../nbs/06_train.ipynb #d154e341
-_HEAD_MODULES = ('head.norm', 'head.fc1', 'head.fc2')      # the official consensus.mlp_head.*; head.blocks is its temporal_encoder
+_HEAD_MODULES = ('head.norm', 'head.fc1', 'head.fc2', 'head.fc')   # official consensus.mlp_head.* and new_fc; head.blocks is its temporal_encoder
 
 def param_groups(model: nn.Module, cfg: CfgNode) -> list:
-    "The official weight-decay groups: head LayerNorm/Linear biases and BatchNorm-type parameters get BN.WEIGHT_DECAY, the rest SOLVER.WEIGHT_DECAY."
-    decay, no_decay = [], []
+    "The official four groups, in the official order: BatchNorm-type (BN.WEIGHT_DECAY), the rest (SOLVER.WEIGHT_DECAY), classifier weights (SOLVER.WEIGHT_DECAY), classifier biases (BN.WEIGHT_DECAY)."
+    bn, rest, weights, biases = [], [], [], []
     for name, m in model.named_modules():
         for pname, p in m.named_parameters(recurse=False):
             if not p.requires_grad: continue
-            head_bias = name in _HEAD_MODULES and 'bias' in pname
-            (no_decay if head_bias or isinstance(m, nn.modules.batchnorm._NormBase) else decay).append(p)
-    return [dict(params=decay, weight_decay=cfg.SOLVER.WEIGHT_DECAY), dict(params=no_decay, weight_decay=cfg.BN.WEIGHT_DECAY)]
+            if name in _HEAD_MODULES: (biases if 'bias' in pname else weights).append(p)
+            else: (bn if isinstance(m, nn.modules.batchnorm._NormBase) else rest).append(p)
+    s, b = cfg.SOLVER, cfg.BN
+    return [dict(params=bn, weight_decay=b.WEIGHT_DECAY), dict(params=rest, weight_decay=s.WEIGHT_DECAY),
+            dict(params=weights, lr=s.BASE_LR, weight_decay=s.WEIGHT_DECAY), dict(params=biases, lr=s.BASE_LR, weight_decay=b.WEIGHT_DECAY)]
 
 def build_optimizer(model: nn.Module, cfg: CfgNode) -> torch.optim.Optimizer:
     "SGD (or AdamW) as SOLVER.OPTIMIZING_METHOD says, over `param_groups`."
@@ -58,6 +63,55 @@ def build_optimizer(model: nn.Module, cfg: CfgNode) -> torch.optim.Optimizer:
         return torch.optim.SGD(groups, lr=s.BASE_LR, momentum=s.MOMENTUM, dampening=s.DAMPENING, nesterov=s.NESTEROV)
     if s.OPTIMIZING_METHOD == 'adamw': return torch.optim.AdamW(groups, lr=s.BASE_LR)
     raise NotImplementedError(f"SOLVER.OPTIMIZING_METHOD {s.OPTIMIZING_METHOD!r}: choose 'sgd' (the XViT configs) or 'adamw'")
+
+# %% ../nbs/06_train.ipynb #f2ca30f4
+def _names(model: nn.Module, groups) -> list:
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [[names[id(p)] for p in g['params']] for g in groups]
+
+def official_group_names(model_state: dict) -> list:
+    "Our names of the parameters in the official optimiser's four groups, from an official `model_state` (None for `new_fc`, which we do not have)."
+    keys = [k.removeprefix('module.') for k in model_state]
+    ours = {v: k for k, v in official_to_xvit({k: k for k in keys}).items()}   # official name -> ours
+    bn, rest, weights, biases = [], [], [], []
+    for k in keys:
+        module, pname = k.rsplit('.', 1)
+        if 'new_fc' in module or 'head' in module: (biases if 'bias' in pname else weights).append(ours.get(k))
+        else: rest.append(ours.get(k))
+    return [bn, rest, weights, biases]
+
+def _two_group_names(model: nn.Module) -> list:
+    "The layout of xvit before the official groups: [decayed, not decayed]."
+    decay, no_decay = [], []
+    for name, m in model.named_modules():
+        for pname, p in m.named_parameters(recurse=False):
+            if p.requires_grad: (no_decay if name in _HEAD_MODULES[:3] and 'bias' in pname else decay).append(f"{name}.{pname}".lstrip('.'))
+    return [decay, no_decay]
+
+_STATE_OF = {'sgd': 'momentum_buffer', 'adamw': 'exp_avg'}
+
+def load_optimizer_state(optimizer, model: nn.Module, saved: dict, cfg: CfgNode, source: str, official_state: dict | None = None):
+    "Load `saved` (an optimiser's state_dict) into `optimizer`: directly when the layouts agree, else matched by parameter name (official or earlier xvit layout)."
+    kinds = {k for st in saved['state'].values() for k in st}
+    want = _STATE_OF.get(cfg.SOLVER.OPTIMIZING_METHOD)
+    if kinds and want not in kinds:
+        raise ValueError(f"{source} holds the state of another optimiser ({', '.join(sorted(kinds))}) than this run's "
+                         f"SOLVER.OPTIMIZING_METHOD {cfg.SOLVER.OPTIMIZING_METHOD!r}: use the method that wrote it, or start a new run "
+                         "(TRAIN.CHECKPOINT_EPOCH_RESET True takes only the weights)")
+    ours, sizes = _names(model, optimizer.param_groups), [len(g['params']) for g in saved['param_groups']]
+    if sizes == [len(g) for g in ours]: return optimizer.load_state_dict(saved)
+    theirs = official_group_names(official_state) if official_state is not None else _two_group_names(model) if len(sizes) == 2 else None
+    if theirs is None or [len(g) for g in theirs] != sizes:
+        raise ValueError(f"{source}: its optimiser state has groups of {sizes} parameters, this model's {[len(g) for g in ours]}: "
+                         "it was written for another model")
+    by_name = {n: saved['state'][i] for g, names in zip(saved['param_groups'], theirs) for i, n in zip(g['params'], names)
+               if n is not None and i in saved['state']}
+    state, groups, k = {}, [], 0
+    for g, names in zip(optimizer.state_dict()['param_groups'], ours):
+        ids = list(range(k, k + len(names))); k += len(names)
+        groups.append({**g, 'params': ids})
+        state.update({i: by_name[n] for i, n in zip(ids, names) if n in by_name})
+    optimizer.load_state_dict({'state': state, 'param_groups': groups})
 
 # %% ../nbs/06_train.ipynb #f7731985
 class LabelSmoothingCrossEntropy(nn.Module):
@@ -134,6 +188,17 @@ def autocast_dtype(cfg: CfgNode):
 def _sync(device):
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
+def check_batch(x, y, idx, loader, num_classes: int, where: str):
+    "Refuse an empty batch, and a label outside 0..num_classes-1 naming its video (the loss would say only 'index out of bounds')."
+    if len(y) == 0 or x.shape[0] == 0: raise ValueError(f"{where}: the loader gave an empty batch (TRAIN.BATCH_SIZE or the sampler yields no videos)")
+    bad = ((y < 0) | (y >= num_classes)).nonzero().flatten()
+    if len(bad):
+        i, ds = (None if idx is None else int(idx[bad[0]])), loader.dataset
+        video = ds.videos[ds.video_index(i)] if i is not None and hasattr(ds, 'videos') and hasattr(ds, 'video_index') else {}
+        name = video.get('h5', video.get('path', f'item {i}'))
+        raise ValueError(f"{where}: the label {int(y[bad[0]])} of {name} is outside 0..{num_classes - 1} (MODEL.NUM_CLASSES {num_classes}): "
+                         "fix the annotation file, or MODEL.NUM_CLASSES")
+
 def train_epoch(model, loader, optimizer, criterion, cfg: CfgNode, epoch: int, device, scaler=None, writer=None) -> float:
     "One epoch of training; returns the mean loss over its iterations (this process)."
     model.train()
@@ -144,11 +209,13 @@ def train_epoch(model, loader, optimizer, criterion, cfg: CfgNode, epoch: int, d
     bar = tqdm(loader, desc=f'epoch {epoch + 1}/{cfg.SOLVER.MAX_EPOCH}', unit='batch', disable=not is_main(), dynamic_ncols=True, leave=False)
     ready = time.perf_counter()
     optimizer.zero_grad(set_to_none=True)
-    for it, (x, y, _, _) in enumerate(bar):
+    for it, (x, y, idx, _) in enumerate(bar):
         got = time.perf_counter()
         lr = lr_at_epoch(cfg, epoch + it / n)
         for g in optimizer.param_groups: g['lr'] = lr
-        x, y = x.to(device, non_blocking=True), torch.as_tensor(y).to(device)
+        y = torch.as_tensor(y)
+        check_batch(x, y, idx, loader, cfg.MODEL.NUM_CLASSES, f'training epoch {epoch + 1}, batch {it + 1}')
+        x, y = x.to(device, non_blocking=True), y.to(device)
         x, ya, yb, lam = mixup(x, y, cfg.TRAIN.MIXUP_ALPHA)
         stepping = (it + 1) % accum == 0 or it + 1 == n
         sync = model.no_sync() if isinstance(model, nn.parallel.DistributedDataParallel) and not stepping else contextlib.nullcontext()
@@ -183,14 +250,17 @@ def eval_epoch(model, loader, device, dtype=None) -> dict:
     "Top-1 and top-5 error (%) of `model` over `loader`, summed over all processes."
     model.eval()
     counts = torch.zeros(3, dtype=torch.float64, device=device)          # videos, top-1 hits, top-5 hits
-    for x, y, _, _ in tqdm(loader, desc='val', unit='batch', disable=not is_main(), leave=False):
+    for b, (x, y, idx, _) in enumerate(tqdm(loader, desc='val', unit='batch', disable=not is_main(), leave=False)):
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             scores = model(x.to(device, non_blocking=True)).float()
-        y = torch.as_tensor(y).to(device)
+        y = torch.as_tensor(y)
+        check_batch(x, y, idx, loader, scores.shape[1], f'validation batch {b + 1}')
+        y = y.to(device)
         top = scores.topk(min(5, scores.shape[1]), dim=1).indices
         counts += torch.stack([torch.tensor(len(y), device=device), (top[:, 0] == y).sum(), (top == y[:, None]).any(1).sum()]).double()
     if torch.distributed.is_initialized(): torch.distributed.all_reduce(counts)
-    n = counts[0].clamp_min(1)
+    if counts[0] == 0: raise ValueError("validation saw no videos: the val split is empty (or TRAIN.EVAL_PERIOD 0 turns validation off)")
+    n = counts[0]
     return dict(val_top1_err=100 * (1 - counts[1] / n).item(), val_top5_err=100 * (1 - counts[2] / n).item())
 
 # %% ../nbs/06_train.ipynb #ef3a6f12
@@ -212,14 +282,38 @@ def check_train_cfg(cfg: CfgNode):
     for key, default in UNSUPPORTED.items():
         if cfg.get_path(key) != default:
             raise NotImplementedError(f"{key} = {cfg.get_path(key)!r} is not implemented (no released XViT config changes it); leave it at {default!r}")
-    for key in ('TRAIN.CHECKPOINT_PERIOD', 'LOG_PERIOD'):
+    for key in ('TRAIN.CHECKPOINT_PERIOD', 'LOG_PERIOD', 'TRAIN.BATCH_SIZE'):
         if cfg.get_path(key) < 1: raise ValueError(f"{key} must be at least 1, got {cfg.get_path(key)}")
     if cfg.TRAIN.EVAL_PERIOD < 0: raise ValueError(f"TRAIN.EVAL_PERIOD must be 0 (no validation) or more, got {cfg.TRAIN.EVAL_PERIOD}")
+
+# keys that may change between the run that wrote a checkpoint and the one resuming it: where things are, how often to log
+RESUME_FREE = ('OUTPUT_DIR', 'TRAIN.EVAL_PERIOD', 'TRAIN.CHECKPOINT_PERIOD', 'TRAIN.AUTO_RESUME', 'TRAIN.CHECKPOINT_FILE_PATH',
+               'TRAIN.CHECKPOINT_EPOCH_RESET', 'TRAIN.UNSAFE_LOAD', 'TRAIN.ACCEPT_CONFIG_CHANGES', 'TRAIN.ENABLE', 'TEST.', 'DATA_LOADER.',
+               'TENSORBOARD.', 'BENCHMARK.', 'LOG_PERIOD', 'LOG_MODEL_INFO', 'DATA.PATH_TO_DATA_DIR', 'DATA.PATH_PREFIX', 'DATA.DECODING_BACKEND',
+               'XVIT.PRETRAINED_PATH', 'XVIT.PRETRAIN', 'DIST_BACKEND', 'NUM_GPUS', 'NUM_SHARDS', 'SHARD_ID')
+
+def _flat(d: dict, prefix: str = '') -> dict:
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, dict): out.update(_flat(v, f'{prefix}{k}.'))
+        else: out[prefix + k] = list(v) if isinstance(v, tuple) else v
+    return out
+
+def config_changes(stored, cfg: CfgNode) -> dict:
+    "{key: (stored value, current value)} for the keys that define the experiment (all but `RESUME_FREE`) and differ from the stored config."
+    old, new = _flat(yaml.safe_load(stored) if isinstance(stored, str) else stored), _flat(cfg)
+    return {k: (old[k], v) for k, v in new.items() if k in old and old[k] != v and not k.startswith(RESUME_FREE)}
 
 def prepare(cfg: CfgNode, device) -> tuple:
     "(model, optimizer, scaler, first epoch, checkpoint resumed or None): the state a run starts from."
     check_train_cfg(cfg)
-    path, ck = last_checkpoint(cfg.OUTPUT_DIR) if cfg.TRAIN.AUTO_RESUME else (None, None)
+    path, ck = last_checkpoint(cfg.OUTPUT_DIR, cfg.TRAIN.UNSAFE_LOAD) if cfg.TRAIN.AUTO_RESUME else (None, None)
+    changes = config_changes(ck['cfg'], cfg) if ck is not None and ck.get('cfg') else {}
+    if changes and not cfg.TRAIN.ACCEPT_CONFIG_CHANGES:
+        raise ValueError(f"{path} was written with another config; these keys make it a different experiment:\n" +
+                         ''.join(f"  {k}: {a!r} in the checkpoint, {b!r} now\n" for k, (a, b) in changes.items()) +
+                         "Use a new OUTPUT_DIR for a new experiment, or pass TRAIN.ACCEPT_CONFIG_CHANGES True to continue this run with the changes")
+    if changes and is_main(): log.warning(f"resuming {path} with config changes accepted: {', '.join(changes)}")
     if not cfg.TRAIN.AUTO_RESUME and list_checkpoints(cfg.OUTPUT_DIR):
         raise ValueError(f"{checkpoint_dir(cfg.OUTPUT_DIR)} holds checkpoints of an earlier run, which testing would pick up: "
                          "use a new OUTPUT_DIR, or TRAIN.AUTO_RESUME True to continue that run")
@@ -240,7 +334,11 @@ def prepare(cfg: CfgNode, device) -> tuple:
             ck, path = given, cfg.TRAIN.CHECKPOINT_FILE_PATH      # the official default: continue that run's epochs and optimiser
     if ck is not None:
         load_strict(model, checkpoint_filter_fn(dict(ck['model_state']), model), str(path))
-        optimizer.load_state_dict(ck['optimizer_state'])
+        if 'SOLVER.OPTIMIZING_METHOD' in changes:
+            warnings.warn(f"SOLVER.OPTIMIZING_METHOD changed from {changes['SOLVER.OPTIMIZING_METHOD'][0]!r}: the optimiser starts afresh")
+        else:
+            official = dict(ck['model_state']) if any(str(k).removeprefix('module.').startswith('base_model.') for k in ck['model_state']) else None
+            load_optimizer_state(optimizer, model, ck['optimizer_state'], cfg, str(path), official)
         if scaler is not None and ck.get('scaler_state'): scaler.load_state_dict(ck['scaler_state'])
         if is_main(): log.info(f"resuming from {path} (epoch {ck['epoch'] + 2})")
         return model, optimizer, scaler, ck['epoch'] + 1, ck
@@ -262,16 +360,19 @@ def _tensorboard(cfg: CfgNode):
     return SummaryWriter(str(Path(cfg.OUTPUT_DIR)/(cfg.TENSORBOARD.get('LOG_DIR') or 'tensorboard')))   # under OUTPUT_DIR, as officially
 
 def train(cfg: CfgNode) -> XViT:
-    "Train as the official `train_net` does; returns the trained model (unwrapped)."
+    "Train as the official `train_net` does, holding `OUTPUT_DIR`'s lock; returns the trained model (unwrapped)."
     rank, world, device = setup_distributed(cfg.NUM_GPUS > 0)
     if is_main(): Path(cfg.OUTPUT_DIR).mkdir(parents=True, exist_ok=True)
+    with run_lock(cfg.OUTPUT_DIR) if is_main() else contextlib.nullcontext(): return _train(cfg, rank, world, device)
+
+def _train(cfg: CfgNode, rank: int, world: int, device) -> XViT:
     model, optimizer, scaler, start, ck = prepare(cfg, device)
     if is_main():
         for stale in checkpoint_dir(cfg.OUTPUT_DIR).glob('.checkpoint_epoch_*.tmp'): stale.unlink()   # left by a killed write
         for log in ('train_log.csv', 'epoch_log.csv'): _keep_epochs(Path(cfg.OUTPUT_DIR)/log, start)
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None) if world > 1 else model
     criterion, loader = build_loss(cfg), build_loader(cfg, 'train')
-    val = build_loader(cfg, 'val') if cfg.TRAIN.EVAL_PERIOD > 0 else None
+    val = build_loader(cfg, 'val').dataset if cfg.TRAIN.EVAL_PERIOD > 0 else None
     writer = _tensorboard(cfg)
     if ck is not None and 'rng' in ck:
         states = ck['rng'] if isinstance(ck['rng'], list) else [ck['rng']]
@@ -279,13 +380,14 @@ def train(cfg: CfgNode) -> XViT:
         set_rng_state(_unpack_rng(states[rank % len(states)]), device)
     last = cfg.SOLVER.MAX_EPOCH
     for epoch in range(start, last):
-        for l in (loader, val):
-            if l is not None and isinstance(l.sampler, torch.utils.data.DistributedSampler): l.sampler.set_epoch(epoch)
+        if isinstance(loader.sampler, torch.utils.data.DistributedSampler): loader.sampler.set_epoch(epoch)
         row = dict(epoch=epoch, loss=train_epoch(net, loader, optimizer, criterion, cfg, epoch, device, scaler, writer),
                    lr=optimizer.param_groups[0]['lr'], processes=world)
         if val is not None and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or epoch + 1 == last):
             state = rng_state(device)      # validation's random crops must not shift training's random stream (exact resume)
-            row.update(eval_epoch(net, val, device, autocast_dtype(cfg)))
+            # and must not depend on the run's history: seeded per epoch, with fresh loader workers seeded from that
+            seed_everything(cfg.RNG_SEED + 1000 * (epoch + 1) + rank)
+            row.update(eval_epoch(net, build_loader(cfg, 'val', dataset=val), device, autocast_dtype(cfg)))
             set_rng_state(state, device)
         if is_main():
             _log(Path(cfg.OUTPUT_DIR)/'epoch_log.csv', {**dict(val_top1_err='', val_top5_err=''), **row})
