@@ -123,18 +123,18 @@ def _hints(missing, unexpected, misshaped, sd, ours) -> list:
     return list(dict.fromkeys(hints)) or ["the checkpoint is for a different architecture"]
 
 # %% ../nbs/02a_convert.ipynb #9391752a
-def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpoint') -> torch.nn.Module:
-    "Load `state_dict` into `model` strictly; on any mismatch raise `CheckpointMismatch` listing keys and likely wrong arguments, and refuse NaN or Inf weights."
+def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpoint', what: str = 'the model', hints=None) -> torch.nn.Module:
+    "Load `state_dict` into `model` strictly; on any mismatch raise `CheckpointMismatch` listing keys and likely wrong arguments (`hints(missing, unexpected, misshaped, state_dict, model_state)`: XViT's by default), and refuse NaN or Inf weights."
     ours = model.state_dict()
     missing = [k for k in ours if k not in state_dict]
     unexpected = [k for k in state_dict if k not in ours]
     misshaped = [(k, tuple(v.shape), tuple(ours[k].shape)) for k, v in state_dict.items() if k in ours and v.shape != ours[k].shape]
     if missing or unexpected or misshaped:
-        lines = [f"{source} does not match the model:"]
+        lines = [f"{source} does not match {what}:"]
         show = lambda name, ks: [f"  {name} ({len(ks)}): " + ', '.join(ks[:12]) + (' ...' if len(ks) > 12 else '')] if ks else []
         lines += show('missing', missing) + show('unexpected', unexpected)
         lines += [f"  mis-shaped ({len(misshaped)}): " + ', '.join(f"{k} {ck} vs model {m}" for k, ck, m in misshaped[:12])] if misshaped else []
-        lines.append("  probably wrong: " + '; '.join(_hints(missing, unexpected, misshaped, state_dict, ours)))
+        lines.append("  probably wrong: " + '; '.join((hints or _hints)(missing, unexpected, misshaped, state_dict, ours)))
         raise CheckpointMismatch('\n'.join(lines))
     bad = [k for k, v in state_dict.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:

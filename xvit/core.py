@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #cda48fe8
 from __future__ import annotations
 import os, tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -14,7 +15,7 @@ from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
 __all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'read_video',
-           'frames_to_clip', 'read_class_names', 'load_checkpoint', 'atomic_write', 'count_flops']
+           'frames_to_clip', 'read_class_names', 'load_checkpoint', 'atomic_write', 'exclusive_lock', 'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 _SHIPPED = {'samples': 'data', 'bench_results': 'bench_results'}   # package folder -> folder under nbs/ in a checkout
@@ -174,6 +175,30 @@ def atomic_write(path, write) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+# %% ../nbs/00_core.ipynb #6399d6c5
+_HELD = set()        # lock files this process holds: a POSIX lock does not stop a second holder in the same process
+
+@contextmanager
+def exclusive_lock(path, holder: str, busy):
+    "Hold an exclusive lock on the file `path` while the block runs, with `holder` written in it; if another holder has it, raise `busy(what that holder wrote)`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    try: import fcntl
+    except ImportError: fcntl = None                 # Windows: nothing is locked
+    key = path.resolve()
+    with open(path, 'a+', encoding='utf-8') as f:
+        if fcntl is not None:
+            try:
+                if key in _HELD: raise BlockingIOError
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (BlockingIOError, PermissionError):
+                f.seek(0); raise busy(f.read().strip()) from None
+        _HELD.add(key)
+        try:
+            f.seek(0); f.truncate(); f.write(holder + '\n'); f.flush()
+            yield path
+        finally: _HELD.discard(key)                  # closing the file releases the lock
+
 
 # %% ../nbs/00_core.ipynb #192ab9e8
 def count_flops(fn, *args, **kwargs) -> int:

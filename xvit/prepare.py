@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import read_video, read_class_names, atomic_write
+from .core import read_video, read_class_names, atomic_write, exclusive_lock
 from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset
 
 log = logging.getLogger(__name__)   # quiet unless the caller configures logging; the CLI prints it
@@ -39,20 +39,11 @@ def _write_text_atomic(path: Path, text: str): atomic_write(path, lambda f: f.wr
 
 LOCK_FILE = '.xvit-lock'
 
-@contextmanager
 def folder_lock(folder, what: str):
-    "Hold `folder` for `what` (an exclusive `flock`, released when the process ends however it ends); a second holder gets an error naming the first."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    try: import fcntl
-    except ImportError: fcntl = None                 # Windows: no lock
-    with open(folder/LOCK_FILE, 'a+', encoding='utf-8') as f:
-        if fcntl is not None:
-            try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.seek(0); holder = f.read().strip() or 'another process'
-                raise ValueError(f"{folder} is being written by {holder}: wait for it to end, or write to another folder") from None
-        f.seek(0); f.truncate(); f.write(f"process {os.getpid()} ({what}, since {time.strftime('%Y-%m-%d %H:%M:%S')})\n"); f.flush()
-        yield
+    "Hold `folder` for `what` (`exclusive_lock` on its lock file, released when the process ends however it ends); a second holder gets an error naming the first."
+    folder = Path(folder)
+    busy = lambda holder: ValueError(f"{folder} is being written by {holder or 'another process'}: wait for it to end, or write to another folder")
+    return exclusive_lock(folder/LOCK_FILE, f"process {os.getpid()} ({what}, since {time.strftime('%Y-%m-%d %H:%M:%S')})", busy)
 
 # %% ../nbs/03a_prepare.ipynb #73be73de
 VIDEO_EXTS = ('.mp4', '.webm', '.mkv', '.avi', '.mov', '.m4v')

@@ -5,16 +5,13 @@
 # %% ../nbs/06_runtime.ipynb #32d02af8
 from __future__ import annotations
 import hashlib, logging, os, pickle, pickletools, re, socket, time, warnings, zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
-try: import fcntl
-except ImportError: fcntl = None         # not on Windows: runs there are not locked
 
 from .config import CfgNode
 from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, load_strict
-from .core import load_checkpoint, atomic_write
+from .core import load_checkpoint, atomic_write, exclusive_lock
 from .model import XViT
 
 log = logging.getLogger(__name__)
@@ -168,32 +165,11 @@ def last_checkpoint(out_dir, unsafe: bool = False) -> tuple:
     return None, None
 
 # %% ../nbs/06_runtime.ipynb #f2028c42
-_HELD = set()        # lock files this process holds: POSIX locks do not stop a second run in the same process
-
-@contextmanager
 def run_lock(out_dir):
-    "Hold an exclusive lock on `out_dir/.lock` while the block runs; raise, naming the holder (pid, host, start time), if another run holds it."
-    path = Path(out_dir)/'.lock'
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fcntl is None: yield path; return
-    key = path.resolve()
-    f = open(path, 'a+')
-    try:
-        # a POSIX record lock, not flock: it belongs to this process alone, so loader workers forked from it do not keep
-        # holding it after the run is killed (a resume would otherwise find its own dead run's workers holding the folder)
-        try:
-            if key in _HELD: raise BlockingIOError
-            fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (BlockingIOError, PermissionError):
-            f.seek(0); holder = f.read().strip() or 'a process that has not yet written its name'
-            raise RuntimeError(f"{out_dir} is in use by another run ({holder}): wait for it to end, or give this run another OUTPUT_DIR") from None
-        _HELD.add(key)
-        try:
-            f.seek(0); f.truncate()
-            f.write(f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n"); f.flush()
-            yield path
-        finally: _HELD.discard(key)
-    finally: f.close()                                          # closing releases the lock
+    "Hold an exclusive lock on `out_dir/.lock` while the block runs (`exclusive_lock`: loader workers forked from a killed run do not keep it); raise, naming the holder (pid, host, start time), if another run holds it."
+    busy = lambda holder: RuntimeError(f"{out_dir} is in use by another run ({holder or 'a process that has not yet written its name'}): "
+                                       "wait for it to end, or give this run another OUTPUT_DIR")
+    return exclusive_lock(Path(out_dir)/'.lock', f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}", busy)
 
 
 # %% ../nbs/06_runtime.ipynb #21dac259

@@ -17,7 +17,7 @@ from timm.models import build_model_with_cfg, generate_default_cfgs, register_mo
 from .core import load_checkpoint, shipped_dir
 from .attention import Attention, Block
 from .model import PatchEmbed
-from .convert import CheckpointMismatch
+from .convert import CheckpointMismatch, load_strict
 
 # %% auto #0
 __all__ = ['ATTENTION_TYPES', 'default_cfgs', 'DividedBlock', 'resize_time_embed', 'resize_pos_embed', 'TimeSformer',
@@ -236,20 +236,9 @@ def _hints(sd: dict, ours: dict, misshaped: list) -> list:
     return list(dict.fromkeys(hints)) or ["the checkpoint is for a different architecture"]
 
 def load_timesformer_state(model: TimeSformer, state_dict: dict, source: str = 'checkpoint') -> TimeSformer:
-    "Load an official-named state dict into `model` strictly; on any mismatch raise `CheckpointMismatch` naming the keys and the likely wrong arguments."
-    ours = model.state_dict()
-    missing = [k for k in ours if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in ours]
-    misshaped = [(k, tuple(v.shape), tuple(ours[k].shape)) for k, v in state_dict.items() if k in ours and v.shape != ours[k].shape]
-    if missing or unexpected or misshaped:
-        show = lambda name, ks: [f"  {name} ({len(ks)}): " + ', '.join(ks[:8]) + (' ...' if len(ks) > 8 else '')] if ks else []
-        lines = [f"{source} does not match TimeSformer({', '.join(f'{k}={model.arch[k]!r}' for k in ('attention_type', 'embed_dim', 'depth', 'num_frames', 'num_classes'))}):"]
-        lines += show('missing', missing) + show('unexpected', unexpected)
-        lines += [f"  mis-shaped ({len(misshaped)}): " + ', '.join(f"{k} {ck} vs model {m}" for k, ck, m in misshaped[:8])] if misshaped else []
-        lines.append("  probably wrong: " + '; '.join(_hints(state_dict, ours, misshaped)))
-        raise CheckpointMismatch('\n'.join(lines))
-    model.load_state_dict(state_dict, strict=True)
-    return model
+    "Load an official-named state dict into `model` strictly (`load_strict`); on any mismatch raise `CheckpointMismatch` naming the keys and the likely wrong arguments."
+    arch = ', '.join(f'{k}={model.arch[k]!r}' for k in ('attention_type', 'embed_dim', 'depth', 'num_frames', 'num_classes'))
+    return load_strict(model, state_dict, source, what=f"TimeSformer({arch})", hints=lambda m, u, bad, sd, ours: _hints(sd, ours, bad))
 
 def from_timesformer(
     checkpoint,    # the official trainer's file or dict, a plain official state dict, or a Hugging Face TimeSformer state dict
