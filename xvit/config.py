@@ -80,6 +80,7 @@ DATA:
   TRAIN_CROP_SIZE: 224
   TEST_CROP_SIZE: 256
   TARGET_FPS: 30
+  USE_FPS_FILE: True              # xvit's: rescale clips by annotation/{split}_fps.txt where it exists (as officially); False: ignore it
   DECODING_BACKEND: pyav
   INV_UNIFORM_SAMPLE: False
   RANDOM_FLIP: True

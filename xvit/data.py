@@ -460,7 +460,7 @@ class KineticsDataset(VideoDataset):
             prefix = self.root/'seq_h5'/split
             if not prefix.is_dir(): prefix = self.root/split
             fps_file, fps = self.root/'annotation'/f'{split}_fps.txt', None
-            if fps_file.exists():
+            if fps_file.exists() and d.USE_FPS_FILE:
                 self.fps_file, fps = fps_file, {}
                 for n, line in enumerate(fps_file.read_text().splitlines(), 1):
                     p, f = _split_line(line, sep, 2, f"{fps_file}:{n}"); fps[p] = float(f)
@@ -476,6 +476,8 @@ class KineticsDataset(VideoDataset):
                     v['fps'] = fps[path]
                 self.videos.append(v)
             log.info(f"clips rescaled by the per-video fps of {fps_file}" if fps is not None else
+                     f"{fps_file} ignored (DATA.USE_FPS_FILE False): clips are NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps"
+                     if fps_file.exists() else
                      f"{fps_file} not found: clips are NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps, as officially without it")
             if self.skipped:
                 n, shown = len(self.skipped), ', '.join(self.skipped[:10]) + (f' and {len(self.skipped) - 10} more' if len(self.skipped) > 10 else '')

@@ -206,16 +206,18 @@ def _run_parallel(fn, tasks: list, workers: int, desc: str, unit: str = 'video')
     return results
 
 def _resize_task(src, dst, short_side, allow_partial):
+    import av
     if dst.exists():                  # whole, by the atomic rename; still compared with its source, for an earlier allow_partial
-        import av
         try:
             with av.open(str(src)) as a, av.open(str(dst)) as b:
                 short = short_read(declared_frames(b, b.streams.video[0])[0], *declared_frames(a, a.streams.video[0]))
+                side = min(b.streams.video[0].width, b.streams.video[0].height)
         except (av.FFmpegError, IndexError) as e: return dict(status='failed', reason=f"cannot compare with {dst}: {e}")
-        if short and not allow_partial: return dict(status='failed', reason=f"{dst} is short: {short} (resized with allow_partial; delete it to retry)")
-        return dict(status='skipped', short=short)
+        if side == short_side:        # else resized earlier to another size: resized again below, as this command asks
+            if short and not allow_partial: return dict(status='failed', reason=f"{dst} is short: {short} (resized with allow_partial; delete it to retry)")
+            return dict(status='skipped', short=short)
     try: return dict(status='resized', **resize_video(src, dst, short_side, allow_partial=allow_partial))
-    except Exception as e: return dict(status='failed', reason=str(e))
+    except (av.FFmpegError, OSError, ValueError, IndexError) as e: return dict(status='failed', reason=str(e))
 
 def resize_tree(src_dir, dst_dir, short_side: int = 256, workers: int | None = None, exts=VIDEO_EXTS, allow_partial: bool = False) -> dict:
     "Resize every video under `src_dir` into the same relative path under `dst_dir`; existing outputs are skipped. Returns a summary."
@@ -413,23 +415,28 @@ def is_complete(h5_path) -> bool:
         with h5py.File(h5_path, 'r') as f:
             ds = f[next(iter(f.keys()))]
             return bool(ds.attrs.get('complete', False)) and len(ds) == int(ds.attrs['num_frames']) > 0
-    except Exception: return False
+    except (OSError, KeyError, StopIteration, ValueError): return False   # not an h5, truncated, empty, or without the attributes
 
 def _packed_info(h5_path) -> dict:
     with h5py.File(h5_path, 'r') as f:
         ds = f[next(iter(f.keys()))]
         return dict(num_frames=len(ds), fps=float(ds.attrs.get('fps', 0.0)), bytes=Path(h5_path).stat().st_size,
-                    short=str(ds.attrs.get('short', '')) or None)
+                    short=str(ds.attrs.get('short', '')) or None, quality=int(ds.attrs.get('quality', 0)),
+                    short_side=int(ds.attrs.get('short_side', 0)))
 
 def pack_video(src, dst, key: str, quality: int = 95, short_side: int | None = None, allow_partial: bool = False) -> dict:
     "Pack the frames of video `src` into the h5 file `dst` (dataset `key`) atomically; returns status, frames, fps, bytes, any short read, or the reason it failed."
     import av
     src, dst = Path(src), Path(dst)
+    repacked = None
     if is_complete(dst):
         info = _packed_info(dst)
-        if info['short'] and not allow_partial:
-            return dict(status='failed', reason=f"{info['short']}: packed earlier with allow_partial, so not listed now (pass it again to keep it)")
-        return dict(status='skipped', **info)
+        if (info['quality'], info['short_side']) == (quality, short_side or 0):
+            if info['short'] and not allow_partial:
+                return dict(status='failed', reason=f"{info['short']}: packed earlier with allow_partial, so not listed now (pass it again to keep it)")
+            return dict(status='skipped', **{k: info[k] for k in ('num_frames', 'fps', 'bytes', 'short')})
+        # packed by an earlier run with other settings: pack again, so the folder holds what this command asks for
+        repacked = f"packed earlier at quality {info['quality']}, short side {info['short_side'] or 'as decoded'}"
     try:
         if src.exists() and not os.access(src, os.R_OK): raise PermissionError("video not readable")
         v = decode_checked(src, short_side)         # errors name the file: missing, undecodable, no frames
@@ -443,7 +450,8 @@ def pack_video(src, dst, key: str, quality: int = 95, short_side: int | None = N
         except BaseException: tmp.unlink(missing_ok=True); raise
     except (av.FFmpegError, OSError, ValueError) as e:
         return dict(status='failed', reason=f"{type(e).__name__}: {e}")
-    return dict(status='packed', **_packed_info(dst))
+    info = _packed_info(dst)
+    return dict(status='packed', **{k: info[k] for k in ('num_frames', 'fps', 'bytes', 'short')}, **({'repacked': repacked} if repacked else {}))
 
 # %% ../nbs/03a_prepare.ipynb #b08afb02
 def _target(entry: dict, out: Path, dataset: str, split: str) -> tuple:
@@ -577,10 +585,11 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
     packed = [r for r in results if r['status'] != 'failed']
     summary = dict(counts, listed=len(entries) + len(errors) + len(missing) + len(refused), bad_lines=len(errors),
                    failed=len(failures) - counts['partial'], frames=sum(r['num_frames'] for r in packed), bytes=sum(r['bytes'] for r in packed),
-                   seconds=time.perf_counter() - start, failures=failures, format=fmt,
+                   seconds=time.perf_counter() - start, failures=failures, format=fmt, repacked=sum('repacked' in r for r in results),
                    classes=cls_file if names is not None else None, num_classes=len(names) if names is not None else num_classes)
     log.info(f"pack {dataset} {split}: {summary['listed']} lines, {counts['packed']} packed, {counts['skipped']} already packed, "
           f"{summary['failed']} failed" + (f", {counts['partial']} kept short" if counts['partial'] else '')
+          + (f" ({summary['repacked']} packed again: packed earlier at another quality or short side)" if summary['repacked'] else '')
           + f"; {summary['frames']} frames, {summary['bytes'] / 2**20:.1f} MiB in {summary['seconds']:.1f} s"
           + (f"; {len(names)} class names in {cls_file}" if names is not None else '')
           + (f"; failures listed in {fail_file}" if failures else '')

@@ -25,11 +25,11 @@ from .runtime import is_main
 from .bench import device_meta, time_call, write_csv, _read_rows, interleaved, summarize
 
 # %% auto #0
-__all__ = ['ZOO', 'DATA_HELP', 'SHAPES', 'COLOUR_NAMES', 'PALETTE', 'TASKS', 'MINI_ARCH', 'MINI_VARIANTS', 'MINI_STEPS',
-           'find_config', 'data_ready', 'zoo_cfg', 'seconds_per_clip', 'zoo_checkpoints', 'reproduce_zoo', 'zoo_table',
-           'synthetic_clips', 'validation_clips', 'mini_model', 'train_mini', 'mini_gflops', 'default_workers',
-           'miniature', 'final_loss', 'mini_step_times', 'mini_summary', 'mini_table', 'plot_miniature',
-           'reproduce_offline']
+__all__ = ['ZOO', 'DATA_HELP', 'FPS_CHOICES', 'FPS_SAID', 'SHAPES', 'COLOUR_NAMES', 'PALETTE', 'TASKS', 'MINI_ARCH',
+           'MINI_VARIANTS', 'MINI_STEPS', 'find_config', 'data_ready', 'zoo_cfg', 'seconds_per_clip', 'zoo_checkpoints',
+           'reproduce_zoo', 'zoo_table', 'synthetic_clips', 'validation_clips', 'mini_model', 'train_mini',
+           'mini_gflops', 'default_workers', 'miniature', 'final_loss', 'mini_step_times', 'mini_summary', 'mini_table',
+           'plot_miniature', 'reproduce_offline']
 
 # %% ../nbs/08_reproduce.ipynb #8eed9d82
 ZOO = [
@@ -56,7 +56,9 @@ DATA_HELP = {
   xvit pack k600/val.csv {dir} --root k600_256/val --dataset kinetics --split val
   (DeepMind's CSV as it comes: classes numbered in alphabetical order, as the official preparation
    does, written to {dir}/classes.txt; evaluate a few hundred videos first: a top-1 near chance means
-   the checkpoint numbers its classes otherwise)
+   the checkpoint numbers its classes otherwise; add --fps-file to record each video's frame rate in
+   {dir}/annotation/val_fps.txt: the official loader then rescales clips by it, e.g. frames 0-212
+   instead of 0-255 of a 25 fps video, and --fps both evaluates each row with and without it)
 and pass --k600-dir {dir} (the folder holding annotations/val.txt and seq_h5/val/).""",
     'ssv2': """Something-Something-v2 validation set (24,777 webm videos), from Qualcomm's download page
 (20bn-something-something-v2 parts and labels/validation.json, labels.json). Then:
@@ -119,28 +121,46 @@ def _arch_differences(model_arch: dict, cfg_arch: dict, keys=('num_frames', 'num
     "The settings that the weights do not reveal and on which the checkpoint's own config and the zoo config disagree."
     return [f"{k}: checkpoint {model_arch.get(k)!r}, config {cfg_arch.get(k)!r}" for k in keys if k in cfg_arch and model_arch.get(k) != cfg_arch[k]]
 
+FPS_CHOICES = ('auto', 'file', 'none', 'both')
+FPS_SAID = {'file': "clips rescaled by each video's fps from {file} (a 25 fps video's 16x16 clip spans 213 frames, not 256)",
+            'none': "clips of NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps (no {file} used: a 25 fps video's 16x16 clip spans 256 frames)"}
+
+def _fps_modes(entry: dict, k600_dir, fps: str) -> list:
+    "How to evaluate a row: 'file' (clips rescaled by annotation/val_fps.txt) and/or 'none'. SSv2 clips never depend on fps."
+    if entry['dataset'] != 'kinetics': return ['none']
+    has = k600_dir is not None and (Path(k600_dir)/'annotation'/'val_fps.txt').exists()
+    if fps in ('file', 'both') and not has and k600_dir is not None and data_ready('kinetics', k600_dir) is None:
+        raise FileNotFoundError(f"fps={fps!r} needs {Path(k600_dir)/'annotation'/'val_fps.txt'} (`xvit pack ... --fps-file` writes it)")
+    return {'auto': ['file' if has else 'none'], 'file': ['file'], 'none': ['none'], 'both': ['file', 'none']}[fps]
+
+def _in_zoo_order(done: dict) -> list:
+    return [done[k] for e in ZOO for k in ((e['name'], 'file'), (e['name'], 'none')) if k in done]
+
 def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results', device: str | None = None, dtype=None,
-                  batch_size: int | None = None, workers: int | None = None, configs=None, opts=(), report=print, **arch) -> list:
+                  batch_size: int | None = None, workers: int | None = None, configs=None, opts=(), fps: str = 'auto', report=print,
+                  **arch) -> list:
     "Evaluate each zoo row that has data and a checkpoint, beside the official numbers; rows already in `out`/zoo.csv are kept."
+    if fps not in FPS_CHOICES: raise ValueError(f"fps={fps!r}: choose one of {', '.join(FPS_CHOICES)}")
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     ckpts, out = zoo_checkpoints(checkpoints), Path(out)
-    done = {r['row']: r for r in _read_rows(out/'zoo.csv')}
+    done = {(r['row'], r.get('fps') or 'none'): r for r in _read_rows(out/'zoo.csv')}
     kind, precision = torch.device(device).type, str(dtype).removeprefix('torch.') if dtype else 'float32'
-    for entry in ZOO:
-        name = entry['name']
+    for entry, mode in ((e, m) for e in ZOO for m in _fps_modes(e, k600_dir, fps)):
+        name, key = entry['name'], (entry['name'], mode)
         data_dir = k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir
-        if name in done:
-            ours = (str(ckpts.get(name, done[name]['checkpoint'])), precision)
-            if (done[name]['checkpoint'], done[name]['dtype']) != ours:
-                raise ValueError(f"{out/'zoo.csv'} holds {name} for {done[name]['checkpoint']} in {done[name]['dtype']}, not {ours[0]} "
+        if key in done:
+            ours = (str(ckpts.get(name, done[key]['checkpoint'])), precision)
+            if (done[key]['checkpoint'], done[key]['dtype']) != ours:
+                raise ValueError(f"{out/'zoo.csv'} holds {name} for {done[key]['checkpoint']} in {done[key]['dtype']}, not {ours[0]} "
                                  f"in {ours[1]}: give another output folder, or delete that row to evaluate it again")
             continue
         missing = data_ready(entry['dataset'], data_dir)
         if missing: report(f"{name}: skipped, {missing}"); continue
         if name not in ckpts: report(f"{name}: skipped, no checkpoint given (--checkpoints K600 SSV2)"); continue
         if not ckpts[name].exists(): raise FileNotFoundError(f"{name}: checkpoint {ckpts[name]} not found")
-        cfg = zoo_cfg(entry, data_dir, ckpts[name], out/_slug(name),
-                      device, batch_size, workers, configs, opts)
+        cfg = zoo_cfg(entry, data_dir, ckpts[name], out/(_slug(name) + ('_fps_file' if mode == 'file' else '')),
+                      device, batch_size, workers, configs, list(opts) + ['DATA.USE_FPS_FILE', str(mode == 'file')])
+        if entry['dataset'] == 'kinetics': report(f"{name}: {FPS_SAID[mode].format(file=Path(data_dir)/'annotation'/'val_fps.txt')}")
         model = load_xvit(ckpts[name], **arch)
         if model.num_classes != cfg.MODEL.NUM_CLASSES:
             raise ValueError(f"{name}: {ckpts[name]} has {model.num_classes} classes but {entry['config']} has MODEL.NUM_CLASSES "
@@ -152,20 +172,21 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
         res = evaluate(cfg, model, dtype)
         wall = time.perf_counter() - start
         per_clip = seconds_per_clip(model, cfg.DATA.NUM_FRAMES, model.img_size, device, dtype, cfg.TEST.BATCH_SIZE if kind != 'cpu' else 2)
-        done[name] = dict(row=name, views=f"{entry['crops']}x{entry['views']}", videos=res['videos'],
+        done[key] = dict(row=name, views=f"{entry['crops']}x{entry['views']}", fps=mode, videos=res['videos'], skipped=res['skipped'],
                           top1=round(res['top1'], 2), top5=round(res['top5'], 2), official_top1=entry['top1'], official_top5=entry['top5'],
                           diff_top1=round(res['top1'] - entry['top1'], 2), diff_top5=round(res['top5'] - entry['top5'], 2),
                           ms_per_clip=round(1000 * per_clip, 3), eval_s_per_video=round(wall / res['videos'], 4),
                           dtype=precision, checkpoint=str(ckpts[name]), **device_meta(device))
-        if is_main(): write_csv([done[e['name']] for e in ZOO if e['name'] in done], out/'zoo.csv')
-    return [done[e['name']] for e in ZOO if e['name'] in done]
+        if is_main(): write_csv(_in_zoo_order(done), out/'zoo.csv')
+    return _in_zoo_order(done)
 
 def zoo_table(rows: list) -> str:
     "The zoo rows as a markdown table: ours beside the official numbers, with the differences and the time per clip."
-    lines = ['| zoo row | views | videos | top-1 (official) | top-5 (official) | Δ top-1 | Δ top-5 | ms per clip | device |',
-             '|---|---|---|---|---|---|---|---|---|']
+    lines = ['| zoo row | views | fps file | videos | top-1 (official) | top-5 (official) | Δ top-1 | Δ top-5 | ms per clip | device |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        lines.append(f"| {r['row']} | {r['views']} | {r['videos']} | {float(r['top1']):.2f} ({float(r['official_top1']):.2f}) | "
+        lines.append(f"| {r['row']} | {r['views']} | {'used' if r.get('fps') == 'file' else 'no'} | {r['videos']} | "
+                     f"{float(r['top1']):.2f} ({float(r['official_top1']):.2f}) | "
                      f"{float(r['top5']):.2f} ({float(r['official_top5']):.2f}) | {float(r['diff_top1']):+.2f} | {float(r['diff_top5']):+.2f} | "
                      f"{float(r['ms_per_clip']):.1f} | {r['device']} |")
     return '\n'.join(lines)
