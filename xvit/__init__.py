@@ -11,6 +11,9 @@ import importlib, importlib.abc, importlib.util, sys
 
 _API = {'XViT': 'xvit.model', 'xvit_base_patch16_224': 'xvit.model', 'xvit_small_patch16_224': 'xvit.model', 'inflate_from_vit': 'xvit.model',
         'from_official': 'xvit.convert', 'load_xvit': 'xvit.convert', 'save_xvit': 'xvit.convert', 'load_cfg': 'xvit.config',
+        'TimeSformer': 'xvit.timesformer', 'from_timesformer': 'xvit.timesformer', 'timesformer_from_cfg': 'xvit.timesformer',
+        'timesformer_base_patch16_224': 'xvit.timesformer', 'timesformer_hr_base_patch16_448': 'xvit.timesformer',
+        'timesformer_l_base_patch16_224': 'xvit.timesformer',
         'read_video': 'xvit.core', 'frames_to_clip': 'xvit.core', 'read_class_names': 'xvit.core', 'sample_video': 'xvit.core',
         'predict': 'xvit.evaluate', 'Prediction': 'xvit.evaluate', 'video_views': 'xvit.evaluate',
         'attention_maps': 'xvit.visualise', 'rollout': 'xvit.visualise'}
@@ -26,22 +29,36 @@ def __getattr__(name):
 def __dir__(): return sorted(set(globals()) | set(_API))
 
 # %% ../nbs/11_package.ipynb #c066e72c
+_REGISTERS = ('xvit.model', 'xvit.timesformer')        # the modules whose @register_model put xvit's models in timm's registry
+
+def _halfway(but: str = '') -> bool:
+    "Whether an xvit module (other than `but`) is halfway through its own import."
+    return any(getattr(getattr(m, '__spec__', None), '_initializing', False) for n, m in list(sys.modules.items())
+               if n.startswith('xvit.') and n != but)
+
+def _register(just_done: str = '') -> bool:
+    "Import the modules that register xvit's models with timm, once timm is imported and no xvit module is halfway through importing (`just_done` has finished)."
+    if 'timm' not in sys.modules or _halfway(but=just_done): return False
+    for f in [f for f in sys.meta_path if type(f).__name__ == '_RegisterWithTimm']: sys.meta_path.remove(f)   # done: stop watching
+    for name in _REGISTERS: importlib.import_module(name)
+    return True
+
 class _RegisterWithTimm(importlib.abc.MetaPathFinder):
-    "Registers xvit's models with timm right after timm is imported."
+    "Registers xvit's models with timm after timm's import and after every xvit module's, until it has."
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != 'timm': return None
-        sys.meta_path.remove(self)                      # once; and find timm's own spec without us
-        spec = importlib.util.find_spec('timm')
-        if spec is None or spec.loader is None: return spec
+        if fullname != 'timm' and not fullname.startswith('xvit.'): return None
+        for finder in sys.meta_path:                   # the spec the other finders give (never ours: no recursion)
+            if type(finder).__name__ == '_RegisterWithTimm' or not hasattr(finder, 'find_spec'): continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None: break
+        else: return None
+        if spec.loader is None or not hasattr(spec.loader, 'exec_module'): return spec
         run = spec.loader.exec_module
         def exec_module(module):
             run(module)
-            # timm is complete: @register_model can run, unless an xvit module is itself halfway through importing
-            # timm (xvit.attention does); then xvit.model is imported after it anyway, and registers itself
-            if not any(getattr(getattr(m, '__spec__', None), '_initializing', False) for n, m in list(sys.modules.items()) if n.startswith('xvit.')):
-                importlib.import_module('xvit.model')
+            _register(just_done=fullname)              # the module is complete, though importlib still marks it as importing
         spec.loader.exec_module = exec_module
         return spec
 
-if 'timm' in sys.modules: importlib.import_module('xvit.model')
-elif not any(isinstance(f, _RegisterWithTimm) for f in sys.meta_path): sys.meta_path.insert(0, _RegisterWithTimm())
+if 'timm' in sys.modules: _register()
+elif not any(type(f).__name__ == '_RegisterWithTimm' for f in sys.meta_path): sys.meta_path.insert(0, _RegisterWithTimm())

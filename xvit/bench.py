@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_benchmark.ipynb #6bfc01c1
 from __future__ import annotations
-import gc, math, platform, statistics, time, warnings
+import gc, math, os, platform, statistics, time, warnings
 from pathlib import Path
 
 import torch
@@ -19,12 +19,14 @@ from .model import XViT
 from .attention import Block, temporal_mix_
 
 # %% auto #0
-__all__ = ['ARCH_DEFAULTS', 'BENCH_MODELS', 'BENCH_VARIANTS', 'GPU_PEAK_BF16_TFLOPS', 'analytic_macs', 'build', 'clip_for',
-           'measured_macs', 'variant_arch', 'device_meta', 'time_call', 'interleaved', 'summarize', 'activation_bytes',
-           'OfficialStyleXViTBlock', 'official_style', 'block_benchmark', 'sdpa_backend', 'model_benchmark',
-           'achieved_tflops', 'mfu', 'memory_rows', 'pair_train_benchmark', 'flops_rows', 'write_csv',
-           'checkpoint_step', 'step_rss', 'step_rss_subprocess', 'grad_checkpoint_benchmark', 'step_peak_bytes',
-           'largest_frames', 'longest_clip', 'paths_benchmark', 'gpu_report']
+__all__ = ['ARCH_DEFAULTS', 'BENCH_MODELS', 'BENCH_VARIANTS', 'GPU_PEAK_BF16_TFLOPS', 'K600_VAL_VIDEOS', 'GPU_CLIPS_PER_S',
+           'NVJPEG_FRAMES_PER_S', 'analytic_macs', 'build', 'clip_for', 'measured_macs', 'variant_arch', 'device_meta',
+           'time_call', 'interleaved', 'summarize', 'activation_bytes', 'OfficialStyleXViTBlock', 'official_style',
+           'block_benchmark', 'sdpa_backend', 'model_benchmark', 'achieved_tflops', 'mfu', 'memory_rows',
+           'pair_train_benchmark', 'flops_rows', 'write_csv', 'checkpoint_step', 'step_rss', 'step_rss_subprocess',
+           'grad_checkpoint_benchmark', 'standin_frames', 'eval_standin', 'eval_cfg', 'eval_views_benchmark',
+           'stage_costs', 'small_xvit', 'e2e_eval', 'project_eval', 'gpu_eval_benchmark', 'gpu_decode_benchmark',
+           'gpu_session', 'step_peak_bytes', 'largest_frames', 'longest_clip', 'paths_benchmark', 'gpu_report']
 
 # %% ../nbs/04_benchmark.ipynb #25461808
 ARCH_DEFAULTS = dict(img_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, num_classes=600,
@@ -426,6 +428,277 @@ def grad_checkpoint_benchmark(frames=(8, 16), rounds: int = 3, warmup: int = 1, 
             del model, clip, step, times; gc.collect()
     finally: torch.set_num_threads(prev)
     return rows
+
+# %% ../nbs/04_benchmark.ipynb #32f47708
+K600_VAL_VIDEOS = 29_000      # about: the K600 validation list has 30,000 videos, of which 28-29k can still be downloaded
+GPU_CLIPS_PER_S = 700         # XViT-B/16, 16 x 224^2, bf16 on an H100: the issue's figure, an assumption until the GPU run measures it
+NVJPEG_FRAMES_PER_S = 7800    # torchvision's batched GPU decode, 1000 JPEGs of 551 x 676 on an A100 (pytorch/vision#8496): an assumption
+
+def _bikes(indices) -> torch.Tensor:
+    "uint8 frames (T, H, W, 3) of the `bikes` sample: PyAV, or OpenCV where PyAV is missing (a bare GPU machine)."
+    from xvit.core import sample_video
+    try: import av  # noqa: F401
+    except ImportError:
+        import cv2, numpy as np
+        cap, frames = cv2.VideoCapture(str(sample_video('bikes'))), []
+        while (got := cap.read())[0]: frames.append(cv2.cvtColor(got[1], cv2.COLOR_BGR2RGB))
+        return torch.from_numpy(np.stack(frames))[list(indices)]
+    from xvit.core import read_video
+    return read_video(sample_video('bikes'), indices)
+
+def standin_frames(size=(256, 602), step: int = 1, num_frames: int = 250) -> torch.Tensor:
+    "uint8 frames (T, H, W, 3) of the `bikes` sample (640 x 272, 250 frames, 25 fps), every `step`-th, resized (antialiased) to `size` (height, width): 602 x 256 is its short side at 256, as packed Kinetics."
+    x = _bikes(range(0, min(250, num_frames * step), step)).permute(0, 3, 1, 2).float()
+    x = torch.cat([F.interpolate(c, size=size, mode='bilinear', antialias=True) for c in x.split(25)])
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+def eval_standin(root, dataset: str = 'kinetics', videos: int = 64, fps: float | None = 25.0, size=None) -> Path:
+    "A test set of `videos` packed copies of the `bikes` sample in the official layout: Kinetics (10 s at 25 fps, 602 x 256, with an fps file unless `fps` is None) or SSv2 (50 frames at 427 x 240, as its 12 fps 240p videos). Packed once and copied; a rerun adds what is missing."
+    import shutil
+    from xvit.data import write_frames_h5
+    root = Path(root)
+    if dataset == 'kinetics':
+        (root/'seq_h5'/'val').mkdir(parents=True, exist_ok=True); (root/'annotations').mkdir(exist_ok=True)
+        first = root/'seq_h5'/'val'/'v00000.h5'
+        if not first.exists(): write_frames_h5(first, standin_frames(size or (256, 602)), fps=25.0)
+        import h5py
+        with h5py.File(first, 'r') as f: n = len(f[next(iter(f.keys()))])
+        for i in range(1, videos):
+            if not (dst := root/'seq_h5'/'val'/f'v{i:05d}.h5').exists(): shutil.copyfile(first, dst)
+        (root/'annotations'/'val.txt').write_text(''.join(f'v{i:05d},{n},{i % 600}\n' for i in range(videos)))
+        if fps: (root/'annotation').mkdir(exist_ok=True); (root/'annotation'/'val_fps.txt').write_text(''.join(f'v{i:05d},{fps}\n' for i in range(videos)))
+    elif dataset == 'ssv2':
+        (root/'seq_h5').mkdir(parents=True, exist_ok=True)
+        frames = None
+        for i in range(videos):
+            if not (dst := root/'seq_h5'/f'{100000 + i}.h5').exists():
+                frames = standin_frames(size or (240, 427), step=5) if frames is None else frames
+                write_frames_h5(dst, frames, key=str(100000 + i), fps=12.0)
+        (root/'val_videofolder.txt').write_text(''.join(f'{100000 + i} 50 {i % 174}\n' for i in range(videos)))
+    else: raise ValueError(f"dataset must be 'kinetics' or 'ssv2', got {dataset!r}")
+    return root
+
+def eval_cfg(root, dataset: str = 'kinetics', temporal: int = 1, batch: int = 16, workers: int = 0, per_video: bool = True,
+             gpu_decode: bool = False, gpus: int = 0):
+    "The released config of `dataset` (k600 or ssv2) testing `root` 3 x `temporal`, with these loader settings (TEST.PER_VIDEO, TEST.GPU_DECODE: xvit keys)."
+    from xvit.config import load_cfg
+    cfg = load_cfg('ssv2' if dataset == 'ssv2' else 'k600', [
+        'DATA.PATH_TO_DATA_DIR', str(root), 'TEST.NUM_ENSEMBLE_VIEWS', str(temporal), 'TEST.NUM_SPATIAL_CROPS', '3', 'TEST.BATCH_SIZE', str(batch),
+        'DATA_LOADER.NUM_WORKERS', str(workers), 'DATA_LOADER.PIN_MEMORY', str(gpus > 0), 'NUM_GPUS', str(gpus)])
+    cfg.TEST.PER_VIDEO, cfg.TEST.GPU_DECODE = per_video, gpu_decode
+    return cfg
+
+def _frame_size(ds) -> str:
+    import h5py
+    v = ds.videos[0]
+    with h5py.File(v['h5'], 'r') as f:
+        a = f[v.get('key') or next(iter(f.keys()))].attrs
+        return f"{int(a['width'])}x{int(a['height'])}"
+
+def eval_views_benchmark(roots: dict, temporal=(1, 2), videos: int = 12, rounds: int = 5, batch: int = 16, workers=(0,),
+                         threads: int = 1, progress=print) -> list:
+    "Test-loader throughput (no model) per view (the official items) and per video (`TEST.PER_VIDEO`): every (dataset of `roots`, 3 x t views, path, loader workers) passes over the first `videos` videos once per round, in a shuffled order, after one pass to warm up (worker processes are started once and kept); a row each with clips/s of the median pass and the median per-round speed-up over per view. With no workers the whole loader runs in this process; with workers, the batches they hand over."
+    from xvit.data import build_dataset, build_loader
+    prev = torch.get_num_threads(); torch.set_num_threads(threads)
+    try:
+        fns, info = {}, {}
+        for name, root in roots.items():
+            for t in temporal:
+                for w in workers:
+                    for path in ('per_view', 'per_video'):
+                        cfg = eval_cfg(root, name, t, batch, w, path == 'per_video')
+                        ds = build_dataset(cfg, 'test'); ds.videos = ds.videos[:videos]
+                        loader = build_loader(cfg, 'test', dataset=ds)
+                        fns[(name, t, w, path)] = lambda loader=loader: sum(len(b[0]) for b in loader)
+                        info[(name, t, w, path)] = dict(clips=len(ds), videos=len(ds.videos), frame_size=_frame_size(ds), fps_file=ds.fps_file is not None)
+        progress(f"{len(fns)} loaders, {rounds} rounds")
+        times = interleaved(fns, rounds, 1)
+        meta = device_meta('cpu') | dict(cpus=os.cpu_count())
+    finally: torch.set_num_threads(prev)
+    rows = []
+    for (name, t, w, path), ts in times.items():
+        ratios = [a / b for a, b in zip(times[(name, t, w, 'per_view')], ts)]
+        i = info[(name, t, w, path)]
+        rows.append(dict(dataset=name, views=f'3x{t}', path=path, clips_per_s=i['clips'] / statistics.median(ts), workers=w,
+                         timed='the whole loader, in one process' if w == 0 else f'batches from {w} worker(s)',
+                         speedup=statistics.median(ratios), speedup_min=min(ratios), speedup_max=max(ratios),
+                         median_s=statistics.median(ts), min_s=min(ts), max_s=max(ts), **i, batch=batch, rounds=rounds, **meta))
+    return rows
+
+# %% ../nbs/04_benchmark.ipynb #67021b26
+def stage_costs(root, dataset: str = 'kinetics', rounds: int = 7, threads: int = 1) -> list:
+    "CPU cost (ms, the median of interleaved rounds, `threads` threads) of each stage of testing the first video of `root` 3 x 1: reading its frames' JPEG bytes, decoding them, resizing them with one crop and with three; a whole per-view item (x 3) and per-video item; and writing one clip into fresh shared memory (how a loader worker hands it over), into fresh memory, and into memory used before (as into cached pinned memory)."
+    from xvit.data import build_dataset, read_jpegs_h5, split_jpegs, decode_jpegs
+    prev = torch.get_num_threads(); torch.set_num_threads(threads)
+    try:
+        ds = build_dataset(eval_cfg(root, dataset, 1), 'test')
+        frames, spans, views, _ = ds.view_plan(0)
+        v = ds.videos[0]
+        jpegs = split_jpegs(*read_jpegs_h5(v['h5'], frames, v.get('key'))[1:])
+        decoded = torch.stack(decode_jpegs(jpegs))
+        clip = ds.cut(decoded, spans, views[:1])[0]
+        shared = lambda: torch.empty(0).new(torch.empty(0)._typed_storage()._new_shared(clip.numel())).view(clip.shape)
+        reused = torch.empty_like(clip)
+        fns = {'read the JPEG bytes (h5)': lambda: read_jpegs_h5(v['h5'], frames, v.get('key')),
+               'decode the frames (libjpeg-turbo)': lambda: decode_jpegs(jpegs),
+               'resize, cut and normalise 1 crop': lambda: ds.cut(decoded, spans, views[:1]),
+               'resize, cut and normalise 3 crops': lambda: ds.cut(decoded, spans, views),
+               'copy a clip into fresh shared memory': lambda: shared().copy_(clip),
+               'copy a clip into fresh memory': lambda: torch.empty_like(clip).copy_(clip),
+               'copy a clip into reused memory': lambda: reused.copy_(clip),
+               'per-view items, 3 views': lambda: [ds[k] for k in range(3)],
+               'per-video item, 3 views': lambda: ds.load_views(0)}
+        times = interleaved(fns, rounds, 1)
+        meta = device_meta('cpu') | dict(cpus=os.cpu_count())
+    finally: torch.set_num_threads(prev)
+    return [dict(stage=k, ms=1e3 * statistics.median(t), min_ms=1e3 * min(t), max_ms=1e3 * max(t), frames=len(frames), dataset=dataset,
+                 frame_size=_frame_size(ds), rounds=rounds, **meta) for k, t in times.items()]
+
+def small_xvit(frames: int = 16, num_classes: int = 600) -> XViT:
+    "A small XViT (width 64, 2 blocks, 16 x 16 patches of 224 x 224 frames): the shape of XViT-B/16's input and output at a sliver of its cost, for timing the rest of a test run."
+    torch.manual_seed(0)
+    return XViT(img_size=224, patch_size=16, embed_dim=64, depth=2, num_heads=2, head_heads=2, num_frames=frames, num_classes=num_classes).eval()
+
+def e2e_eval(root, workers=(0, 1, 2), paths=('per_view', 'per_video'), rounds: int = 1, batch: int = 16, model=None, progress=print) -> list:
+    "Wall time of `evaluate` on the Kinetics test set `root` 3 x 1 (what `xvit run` does when testing: loader, model, gathering, aggregation, files), for each path and number of loader workers, interleaved over `rounds`; the model (default `small_xvit`) timed apart on the same batches."
+    import tempfile
+    from xvit.evaluate import evaluate
+    model = model if model is not None else small_xvit()
+    rows = []
+    with tempfile.TemporaryDirectory() as out:
+        for r in range(rounds):
+            for w in workers:
+                for p in (paths if r % 2 == 0 else paths[::-1]):
+                    cfg = eval_cfg(root, 'kinetics', 1, batch, w, p == 'per_video'); cfg.OUTPUT_DIR = out
+                    start = time.perf_counter(); res = evaluate(cfg, model); s = time.perf_counter() - start
+                    clips = res['videos'] * res['views']
+                    rows.append(dict(path=p, workers=w, round=r, videos=res['videos'], clips=clips, seconds=s, clips_per_s=clips / s, top1=res['top1']))
+                    progress(f"{p}, {w} workers: {clips / s:.1f} clips/s ({s:.1f} s)")
+        x = torch.randn(batch, 3, 16, 224, 224)
+        with torch.no_grad(): forward = statistics.median(time_call(lambda: model(x)) for _ in range(3)) / batch
+    meta = device_meta('cpu') | dict(cpus=os.cpu_count(), batch=batch, model_s_per_clip=forward,
+                                     model=f'XViT width {model.embed_dim}, {len(model.blocks)} blocks')
+    return [r | meta for r in rows]
+
+# %% ../nbs/04_benchmark.ipynb #41bcaa91
+def project_eval(stages: dict, gpu_clips_per_s: float = GPU_CLIPS_PER_S, cores: int = 16, videos: int = K600_VAL_VIDEOS, views: int = 3,
+                 frames: int = 16, decode_frames_per_s: float = NVJPEG_FRAMES_PER_S, batch: int = 64, core_speed: float = 1.0) -> list:
+    "A full test pass (`videos` x `views` clips, batches of `batch`) on a machine with `cores` cores (one process feeds the GPU, the other cores run loader workers) and one GPU, from stage costs measured on one core here (`stages`: `stage_costs` name -> ms; `core_speed`: that machine's cores against these): for each way of loading, what its workers, its main process and its GPU can sustain (clips/s), the stage that bounds it, the minutes it takes, and the workers it needs to keep the GPU busy."
+    s = {k: v / core_speed for k, v in stages.items()}
+    shm, warm = s['copy a clip into fresh shared memory'], s['copy a clip into reused memory']
+    reread = views / batch * (1 - math.gcd(batch, views) / views)      # videos read twice, a batch ending inside them, per video
+    ways = {   # (worker ms per clip, main-process ms per clip: the copy into pinned memory, GPU clips/s)
+        'per view, CPU decode (official items)': (s['per-view items, 3 views'] / views + shm, warm, gpu_clips_per_s),      # collated into shared memory
+        'per video, CPU decode': ((1 + reread) * s['per-video item, 3 views'] / views + shm - warm, warm, gpu_clips_per_s), # cut straight into it
+        'per video, GPU decode': ((1 + reread) * s['read the JPEG bytes (h5)'] / views, 0.0,
+                                  1 / (1 / gpu_clips_per_s + frames / views / decode_frames_per_s))}
+    rows = []
+    for way, (worker_ms, main_ms, gpu) in ways.items():
+        rates = {'loader workers': (cores - 1) * 1e3 / worker_ms, 'main process': 1e3 / main_ms if main_ms else float('inf'), 'GPU': gpu}
+        bound = min(rates, key=rates.get)
+        rows.append(dict(way=way, worker_ms_per_clip=worker_ms, workers=cores - 1, loader_clips_per_s=rates['loader workers'],
+                         main_clips_per_s=rates['main process'], gpu_clips_per_s=rates['GPU'], bound_by=bound, clips_per_s=rates[bound],
+                         minutes=videos * views / rates[bound] / 60, workers_to_feed_gpu=gpu * worker_ms / 1e3))
+    return rows
+
+def _xvit_b16(device, frames: int = 16) -> XViT:
+    torch.manual_seed(0)
+    with torch.device(device): return XViT(num_frames=frames, num_classes=600).eval()
+
+def gpu_eval_benchmark(root, device='cuda', workers: int = 15, videos: int = 600, batch: int = 64, dtype=torch.bfloat16, model=None,
+                       progress=print) -> list:
+    "Testing `videos` Kinetics videos of `root` 3 x 1 on `device` with `workers` loader workers, per view, per video, and per video decoding on the GPU: clips/s of each loader alone (its first pass, worker start-up included, and its second) and with the model (default XViT-B/16, random weights, `dtype` autocast), and of the model alone."
+    from xvit.data import build_dataset, build_loader
+    from xvit.evaluate import score_views
+    device = torch.device(device)
+    model = model if model is not None else _xvit_b16(device)
+    model = model.to(device).eval()
+    x = torch.randn(batch, 3, model.num_frames, model.img_size, model.img_size, device=device)
+    amp = lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+    with torch.no_grad(), amp():
+        model(x); alone = statistics.median(time_call(lambda: model(x), device) for _ in range(5))
+    rows = [dict(way='model alone', stage='model', clips=batch, seconds=alone, clips_per_s=batch / alone)]
+    progress(f"model alone: {batch / alone:.0f} clips/s")
+    for way, per_video, gpu in (('per view, CPU decode', False, False), ('per video, CPU decode', True, False), ('per video, GPU decode', True, True)):
+        cfg = eval_cfg(root, 'kinetics', 1, batch, workers, per_video, gpu, gpus=int(device.type == 'cuda'))
+        ds = build_dataset(cfg, 'test'); ds.videos = ds.videos[:videos]
+        loader = build_loader(cfg, 'test', dataset=ds, device=device)
+        def drain():
+            n = 0
+            for b in loader: b[0].to(device, non_blocking=True); n += len(b[0])
+            return n
+        for stage in ('loader, first pass', 'loader'):
+            start = time.perf_counter(); n = drain(); _sync(device); s = time.perf_counter() - start
+            rows.append(dict(way=way, stage=stage, clips=n, seconds=s, clips_per_s=n / s))
+        start = time.perf_counter(); logits, _, _ = score_views(model, loader, device, dtype, progress=False); s = time.perf_counter() - start
+        rows.append(dict(way=way, stage='loader + model', clips=len(logits), seconds=s, clips_per_s=len(logits) / s))
+        progress(' | '.join(f"{r['way']}, {r['stage']}: {r['clips_per_s']:.0f} clips/s" for r in rows[-3:]))
+        del loader; gc.collect()
+    meta = device_meta(device) | dict(cpus=os.cpu_count(), workers=workers, batch=batch, dtype=str(dtype).replace('torch.', ''),
+                                      videos=videos, model=f'XViT width {model.embed_dim}, {len(model.blocks)} blocks')
+    return [r | meta for r in rows]
+
+def gpu_decode_benchmark(root, device='cuda', videos: int = 32, rounds: int = 5, model=None) -> list:
+    "Decoding on `device` against the CPU, on the frames that testing the first `videos` Kinetics videos of `root` 3 x 1 reads: frames/s of libjpeg-turbo (one thread) and of one batched `decode_jpegs` call on `device`; how the pixels differ (frames, and the normalised crops cut from them on each device); and how the views' logits differ (the model, default XViT-B/16 with random weights, in float32 on `device`). Rows: measure, value, unit."
+    from xvit.data import build_dataset, build_loader, read_jpegs_h5, split_jpegs, decode_jpegs
+    from xvit.evaluate import score_views
+    device = torch.device(device)
+    ds = build_dataset(eval_cfg(root, 'kinetics', 1), 'test'); ds.videos = ds.videos[:videos]
+    plans = [ds.view_plan(v) for v in range(len(ds.videos))]
+    jpegs = [j for v, p in zip(ds.videos, plans) for j in split_jpegs(*read_jpegs_h5(v['h5'], p[0], v.get('key'))[1:])]
+    prev = torch.get_num_threads(); torch.set_num_threads(1)
+    try: times = interleaved({'cpu': lambda: decode_jpegs(jpegs, 'cpu'), 'device': lambda: decode_jpegs(jpegs, device)}, rounds, 1, device)
+    finally: torch.set_num_threads(prev)
+    cpu, dev = torch.stack(decode_jpegs(jpegs, 'cpu')), torch.stack(decode_jpegs(jpegs, device)).cpu()
+    d = (dev.int() - cpu.int()).abs()
+    _, spans, views, _ = plans[0]
+    n = len(plans[0][0])
+    a, b = ds.cut(cpu[:n], spans, views), ds.cut(dev[:n].to(device), spans, views).cpu()
+    rows = [('frames decoded per call', len(jpegs), 'frames'),
+            ('CPU decode, 1 thread (libjpeg-turbo)', len(jpegs) / statistics.median(times['cpu']), 'frames/s'),
+            (f'{device.type} decode, one batched call', len(jpegs) / statistics.median(times['device']), 'frames/s'),
+            ('frames: largest difference', d.max().item(), 'levels of 255'), ('frames: mean difference', d.float().mean().item(), 'levels of 255'),
+            ('frames: pixels that differ', (d > 0).float().mean().item(), 'share'),
+            ('3 test crops: largest difference', (a - b).abs().max().item(), 'normalised units'),
+            ('3 test crops: mean difference', (a - b).abs().mean().item(), 'normalised units')]
+    model = (model if model is not None else _xvit_b16(device)).to(device).eval()
+    got = {}
+    for gpu in (False, True):
+        cfg = eval_cfg(root, 'kinetics', 1, 8, 0, True, gpu)
+        got[gpu] = score_views(model, build_loader(cfg, 'test', dataset=ds, device=device), device, None, progress=False)[0].double()
+    dl = (got[True] - got[False]).abs()
+    video = lambda l: l.view(-1, ds.num_views, l.shape[-1]).sum(1)
+    rows += [('logits: largest difference', dl.max().item(), 'logit units'), ('logits: mean difference', dl.mean().item(), 'logit units'),
+             ('logits: spread of the logits', got[False].std().item(), 'logit units (std)'),
+             ('views whose top class changes', (got[True].argmax(1) != got[False].argmax(1)).double().mean().item(), 'share'),
+             ('videos whose top class changes', (video(got[True]).argmax(1) != video(got[False]).argmax(1)).double().mean().item(), 'share')]
+    meta = device_meta(device) | dict(videos=len(ds.videos), frame_size=_frame_size(ds), model=f'XViT width {model.embed_dim}, {len(model.blocks)} blocks, float32')
+    return [dict(measure=m, value=v, unit=u) | meta for m, v, u in rows]
+
+def gpu_session(part: str, out, smoke: bool = False, data=None, progress=print):
+    "One part of `.ci/gpu_session.sh` on this machine: 'data' (the stand-ins), 'eval' (`gpu_eval_benchmark`), 'decode' (`gpu_decode_benchmark`) or 'report' (`gpu_report`, capped), writing CSVs into `out`; with `smoke`, the same on the CPU at a toy size, to check the script."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    data = Path(data or ('/tmp/xvit-standin-smoke' if smoke else '/tmp/xvit-standin'))
+    device = 'cpu' if smoke else 'cuda'
+    if not smoke and not torch.cuda.is_available(): raise RuntimeError("no GPU here: run the script with --cpu-smoke to check it on a CPU")
+    if part == 'data':
+        start = time.perf_counter()
+        eval_standin(data/'kinetics', 'kinetics', 8 if smoke else 640, size=(64, 150) if smoke else None)
+        progress(f"stand-in: {'8' if smoke else '640'} Kinetics videos in {data/'kinetics'} ({time.perf_counter() - start:.0f} s)")
+    elif part == 'eval':
+        rows = gpu_eval_benchmark(data/'kinetics', device, 1 if smoke else min(15, os.cpu_count() - 1), 8 if smoke else 600,
+                                  4 if smoke else 64, None if smoke else torch.bfloat16, small_xvit() if smoke else None, progress)
+        write_csv(rows, out/'eval_gpu.csv')
+    elif part == 'decode':
+        rows = gpu_decode_benchmark(data/'kinetics', device, 4 if smoke else 32, 2 if smoke else 5, small_xvit() if smoke else None)
+        write_csv(rows, out/'gpu_decode.csv')
+        for r in rows: progress(f"{r['measure']}: {r['value']:.4g} {r['unit']}")
+    elif part == 'report':
+        if smoke: gpu_report(out/'report', 'cpu', frames=(4,), batch=1, rounds=1, dtype=torch.float32, variants=('spatial', 'xvit'),
+                             arch=dict(img_size=32, embed_dim=32, depth=2, num_heads=2, head_heads=2, num_classes=5), compile=False,
+                             max_frames=16, budget_gib=0.05, batch_frames=0, progress=progress)
+        else: gpu_report(out/'report', 'cuda', frames=(4, 8, 16, 32), rounds=5, max_frames=512, progress=progress)
+    else: raise ValueError(f"part must be data, eval, decode or report, got {part!r}")
 
 # %% ../nbs/04_benchmark.ipynb #78a4e59f
 def step_peak_bytes(variant: str, frames: int, device='cuda', dtype=torch.bfloat16, batch: int = 1, arch: dict | None = None) -> int:

@@ -8,7 +8,8 @@ import argparse, sys, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['VARIANTS', 'SAMPLES', 'view_gflops', 'demo', 'convert', 'bench', 'predict_videos', 'parser', 'main']
+__all__ = ['VARIANTS', 'SAMPLES', 'CONVERT_FROM', 'view_gflops', 'demo', 'convert', 'convert_to_official', 'bench',
+           'predict_videos', 'parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #08bed870
 VARIANTS = ('spatial', 'joint', 'divided', 'xvit')
@@ -48,7 +49,9 @@ def demo(video=None, checkpoint=None, frames: int = 16, stride: int = 4, variant
     for kind in bar:
         bar.set_postfix_str(kind)
         torch.manual_seed(0)
-        if kind == 'xvit' and checkpoint: model = load_xvit(checkpoint, **arch)
+        if kind == 'xvit' and checkpoint:
+            model = load_xvit(checkpoint, **arch)
+            if not isinstance(model, XViT): raise ValueError(f"{checkpoint} holds a {type(model).__name__}: xvit demo compares XViT's attention variants (use xvit predict)")
         else: model = XViT(attention=kind, num_frames=frames, **arch).eval()
         if clip is None: clip = frames_to_clip(read_video(video, range(0, frames * stride, stride)), model.img_size)
         with torch.no_grad():
@@ -92,16 +95,43 @@ def _labels(labels):
         return kinetics400_classes()
     return labels
 
-def convert(src, dst, labels=None, **arch) -> Path:
-    "Convert the official checkpoint `src` into xvit's state dict at `dst` (+ JSON arguments and class names); returns `dst`."
-    from xvit.convert import from_official, save_xvit
+CONVERT_FROM = ('official', 'timesformer')
+
+def _not_source(src: Path, targets, arguments: bool = False):
+    "Refuse a destination that is the source checkpoint (or, with `arguments`, the .json of a `save_xvit` source): writing it would destroy what we convert."
+    for target in targets:
+        for mine in (src, src.with_suffix('.json')) if arguments else (src,):
+            if target.resolve() == mine.resolve() or (target.exists() and mine.exists() and target.samefile(mine)):
+                what = 'the source checkpoint' if mine == src else f"the arguments file of the source checkpoint {src}"
+                raise ValueError(f"{target} is {what}: converting would overwrite it; choose another destination")
+
+def convert(src, dst, labels=None, kind: str = 'official', **arch) -> Path:
+    "Convert `src`, an official XViT checkpoint (`kind='official'`) or an official / Hugging Face TimeSformer one (`kind='timesformer'`, `arch` in the official VisionTransformer's names), into xvit's state dict at `dst` (+ JSON: model, arguments, class names); returns `dst`."
+    from xvit.convert import from_official, save_xvit, _set_class_names
+    if kind not in CONVERT_FROM: raise ValueError(f"--from {kind!r}: choose one of {', '.join(CONVERT_FROM)}")
     src, dst = Path(src), Path(dst)
     if dst.suffix.lower() == '.json':
         raise ValueError(f"{dst}: the converted weights cannot be a .json file (the .json beside them holds the arguments): use e.g. {dst.with_suffix('.pt')}")
-    for target in (dst, dst.with_suffix('.json')):
-        if target.resolve() == src.resolve() or (target.exists() and src.exists() and target.samefile(src)):
-            raise ValueError(f"{target} is the source checkpoint: converting would overwrite it; choose another destination")
-    return save_xvit(from_official(src, _labels(labels), **arch), dst)
+    _not_source(src, (dst, dst.with_suffix('.json')))
+    if kind == 'timesformer':
+        from xvit.timesformer import from_timesformer
+        model = _set_class_names(from_timesformer(src, **arch), _labels(labels))
+    else: model = from_official(src, _labels(labels), **arch)
+    return save_xvit(model, dst)
+
+def convert_to_official(src, dst) -> Path:
+    "Write `src`, a `save_xvit` file (with its .json) or a training checkpoint of `xvit run`, in the official XViT layout (with an official config) to `dst`, atomically; returns `dst`."
+    from xvit.convert import load_xvit, to_official
+    from xvit.core import load_checkpoint
+    src, dst = Path(src), Path(dst)
+    _not_source(src, (dst,), arguments=True)
+    ck = load_checkpoint(src)
+    if isinstance(ck, dict) and 'model_state' in ck: to_official(src, dst)   # a training checkpoint (its config goes along); read again to name it in errors
+    elif not src.with_suffix('.json').exists():
+        raise ValueError(f"{src} is a plain state dict without {src.with_suffix('.json').name} beside it, so its architecture is unknown: "
+                         "give the save_xvit file with its .json, or a training checkpoint of xvit run")
+    else: to_official(load_xvit(src), dst)
+    return dst
 
 # %% ../nbs/10_cli.ipynb #1b2ec604
 def _items(s) -> list:
@@ -153,7 +183,7 @@ def _check_frames(frames, segments, option: str = '--frames'):
 def predict_videos(videos, checkpoint, labels=None, top: int = 5, views: str = 'official', as_json: bool = False, dataset: str = 'kinetics',
                    sampling_rate: int = 16, temporal_views: int | None = None, frames: int | None = None, batch_size: int = 8,
                    device: str | None = None, out=print, **arch) -> list:
-    "The `xvit predict` job: top-`top` classes of each video, printed (or as JSON); returns [{video, top: [{index, name, probability}]}]."
+    "The `xvit predict` job: top-`top` classes of each video from an XViT or TimeSformer checkpoint (anything `load_xvit` reads), printed (or as JSON); returns [{video, top: [{index, name, probability}]}]."
     import json, torch
     from xvit.convert import load_xvit
     from xvit.evaluate import predict_probs
@@ -162,12 +192,16 @@ def predict_videos(videos, checkpoint, labels=None, top: int = 5, views: str = '
     for v in videos:
         if not v.exists(): raise FileNotFoundError(f"video not found: {v}")
     model = load_xvit(checkpoint, _labels(labels), **arch)
-    _check_frames(frames, model.num_segments if model.attention == 'xvit' else None)
+    _check_frames(frames, model.num_segments if getattr(model, 'attention', None) == 'xvit' else None)   # a TimeSformer takes any length
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model.to(device)
     kwargs = dict(dataset=dataset, sampling_rate=sampling_rate, temporal_views=temporal_views, **({'num_frames': frames} if frames else {}))
     probs = predict_probs(model, videos, views, batch_size, progress=len(videos) > 1 and not as_json, **kwargs)
-    names = model.class_names
+    bad = [str(v) for v, p in zip(videos, probs) if not torch.isfinite(p).all()]
+    if bad:    # the weights are finite (loading refuses NaN/Inf), so the forward pass overflowed
+        raise FloatingPointError(f"non-finite class probabilities (NaN/Inf) for {', '.join(bad)} from {checkpoint}: its weights are finite "
+                                 "but the logits overflowed (weights far too large?): check the checkpoint and the run that wrote it")
+    names = getattr(model, 'class_names', None)
     rows = []
     for v, p in zip(videos, probs):
         best = p.topk(min(top, len(p)))
@@ -210,7 +244,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser('predict', formatter_class=F, help='top classes of videos, by name, from a checkpoint',
                        description='Top classes of each video with their probabilities, from an official or converted checkpoint.')
     p.add_argument('videos', nargs='+', metavar='VIDEO', help=f'video files (or sample names: {", ".join(SAMPLES)})')
-    p.add_argument('--checkpoint', required=True, help='official (.pyth) or converted (xvit convert) checkpoint')
+    p.add_argument('--checkpoint', required=True, help='official (.pyth) or converted (xvit convert) XViT or TimeSformer checkpoint, or a training checkpoint of xvit run')
     p.add_argument('--labels', help="class names: one per line in index order, or a JSON mapping name -> index (SSv2's labels file), "
                    "or kinetics400 (torchvision's list); default: the checkpoint's, if it carries them")
     p.add_argument('--top', type=int, default=5, help='how many classes to show per video')
@@ -231,12 +265,19 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--stride', type=int, default=4, help='take every STRIDE-th frame')
     d.add_argument('--variants', default=','.join(VARIANTS), help='comma-separated attention variants')
     d.add_argument('--arch', nargs='*', help=arch_help)
-    c = sub.add_parser('convert', formatter_class=F, help='convert an official XViT checkpoint to an xvit state dict (+ .json)',
-                       description='Convert an official checkpoint (.pyth) to a plain state dict DST with xvit key names, and DST.json '
-                       'with the constructor arguments (and class names). Written atomically; the source is never overwritten.')
-    c.add_argument('src', help='official checkpoint'); c.add_argument('dst', help='output state dict, e.g. k600.pt (not .json)')
+    c = sub.add_parser('convert', formatter_class=F, help='convert an official XViT or TimeSformer checkpoint to an xvit state dict (+ .json), or ours to the official layout',
+                       description='Convert an official XViT checkpoint (.pyth), or with --from timesformer an official or Hugging Face TimeSformer '
+                       'checkpoint, to a plain state dict DST with xvit key names, and DST.json with the model, its arguments (and class names). '
+                       'With --to-official, the reverse: a converted checkpoint (with its .json) or a training checkpoint of xvit run, '
+                       'written in the official XViT layout with an official config. Written atomically; the source is never overwritten.')
+    c.add_argument('src', help='checkpoint to convert'); c.add_argument('dst', help='output file, e.g. k600.pt (not .json); with --to-official e.g. k600.pyth')
+    c.add_argument('--from', dest='kind', choices=CONVERT_FROM, default='official',
+                   help="what SRC is: official (the official XViT code's checkpoint) or timesformer (the official TimeSformer trainer's file or state dict, "
+                   "or a Hugging Face TimesformerForVideoClassification state dict)")
+    c.add_argument('--to-official', action='store_true', help="write SRC (xvit's layout) in the official XViT layout, for the official tools")
     c.add_argument('--labels', help='class names to store with the weights: one per line in index order, a JSON mapping name -> index, or kinetics400')
-    c.add_argument('--arch', nargs='*', help=arch_help + " (num_heads when the checkpoint's config does not name a known ViT)")
+    c.add_argument('--arch', nargs='*', help=arch_help + " (num_heads when the checkpoint's config does not name a known ViT); with --from timesformer "
+                   "the official VisionTransformer's names, e.g. num_heads=12 num_frames=16 img_size=224 attention_type=divided_space_time")
     r = sub.add_parser('resize', formatter_class=F, help='re-encode every video under SRC so its short side is --short-side pixels, mirrored under DST')
     r.add_argument('src', help='folder of videos'); r.add_argument('dst', help='output folder (same tree)')
     r.add_argument('--short-side', type=int, default=256, help='short side in pixels')
@@ -293,6 +334,9 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument('--batch-size', type=int, help="zoo: TEST.BATCH_SIZE (default: the config's)")
     z.add_argument('--workers', type=int, help="zoo: DATA_LOADER.NUM_WORKERS (default: the config's)")
     z.add_argument('--dtype', choices=['float32', 'bfloat16', 'float16'], default='float32', help='zoo: autocast precision')
+    z.add_argument('--fps', choices=['auto', 'file', 'none', 'both'], default='auto',
+                   help="zoo, Kinetics rows: rescale clips by annotation/val_fps.txt (file, as officially), ignore it (none), evaluate both, "
+                   "or auto: the file where it exists; each row says which it used")
     z.add_argument('--seeds', type=int, default=3, help='miniature: seeds 0..N-1')
     z.add_argument('--steps', type=int, help='miniature: training steps per run (default: 50 for scene colour, 300 for colour change)')
     z.add_argument('--processes', type=int, help='miniature: training runs at once, one thread each (default: one per core, at most 2)')
@@ -315,8 +359,13 @@ def _run(args) -> int:
         _check_frames(args.frames, arch.get('num_segments', 8) if 'xvit' in variants and not args.checkpoint else None)
         demo(args.video, args.checkpoint, args.frames, args.stride, variants, **arch)
     elif args.command == 'convert':
-        out = convert(args.src, args.dst, args.labels, **arch)
-        print(f"wrote {out} and {out.with_suffix('.json')}")
+        if args.to_official:
+            if args.labels or arch or args.kind != 'official':
+                raise ValueError("--to-official writes SRC in the official layout as it is: it takes no --from, --labels or --arch")
+            print(f"wrote {convert_to_official(args.src, args.dst)} (official XViT layout)")
+        else:
+            out = convert(args.src, args.dst, args.labels, args.kind, **arch)
+            print(f"wrote {out} and {out.with_suffix('.json')}")
     elif args.command == 'resize':
         from xvit.prepare import resize_tree
         return 1 if resize_tree(args.src, args.dst, args.short_side, args.workers, allow_partial=args.allow_partial)['failed'] else 0
@@ -347,7 +396,7 @@ def _run(args) -> int:
                         raise ValueError("one --checkpoints file needs exactly one of --k600-dir and --ssv2-dir, to say which rows it is for")
                     checkpoints = {'k600' if args.k600_dir else 'ssv2': checkpoints[0]}
                 rows = reproduce_zoo(args.k600_dir, args.ssv2_dir, checkpoints, out, dtype=None if args.dtype == 'float32' else getattr(torch, args.dtype),
-                                     batch_size=args.batch_size, workers=args.workers, configs=args.configs, **arch)
+                                     batch_size=args.batch_size, workers=args.workers, configs=args.configs, fps=args.fps, **arch)
                 if rows: print(zoo_table(rows))
             else: print("zoo: skipped (no --k600-dir, --ssv2-dir or --checkpoints; nbs/08_reproduce.ipynb says what to download)")
         if not args.skip_miniature:
@@ -381,7 +430,7 @@ def main(argv=None) -> int:
     level, propagate = lib.level, lib.propagate
     lib.addHandler(shown); lib.setLevel(logging.INFO); lib.propagate = False
     try: return _run(args)
-    except (FileNotFoundError, ValueError, KeyError, TypeError, NotImplementedError) as e:
+    except (FileNotFoundError, ValueError, KeyError, TypeError, NotImplementedError, FloatingPointError) as e:   # FloatingPointError: NaN/Inf logits or loss
         _close_bars()
         msg = str(e).strip('"') if isinstance(e, KeyError) else str(e)
         frames = getattr(args, 'frames', None)

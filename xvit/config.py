@@ -43,6 +43,8 @@ TEST:
   NUM_SPATIAL_CROPS: 3
   CHECKPOINT_TYPE: pytorch
   SAVE_RESULTS_PATH: ''
+  PER_VIDEO: True                 # xvit's: read each test video once and cut all its views from it (bit-identical to the per-view items); False: one item per view, as officially
+  GPU_DECODE: False               # xvit's: with PER_VIDEO, loader workers read the packed JPEG bytes and the test process decodes, resizes and crops them on the GPU (nvjpeg; pixels differ slightly from the CPU path)
 XVIT:
   NUM_SEGMENTS: 8
   CONSENSUS_TYPE: vit
@@ -67,6 +69,9 @@ MODEL:
   FC_INIT_STD: 0.01
   HEAD_ACT: softmax
 SLOWFAST: {BETA_INV: 8, ALPHA: 8}
+TIMESFORMER:                      # TimeSformer's (its defaults.py): the model a TimeSformer config builds
+  ATTENTION_TYPE: divided_space_time   # or joint_space_time, space_only
+  PRETRAINED_MODEL: ''            # a checkpoint to start training from; '' officially means the ImageNet ViT-B/16
 DATA:
   PATH_TO_DATA_DIR: ''
   PATH_LABEL_SEPARATOR: ','
@@ -176,7 +181,7 @@ def merge_cfg(cfg: CfgNode, other: dict, source: str = 'config', _prefix: str = 
             if _prefix.split('.')[0] in FREEFORM: cfg[k] = CfgNode(v) if isinstance(v, dict) else v; continue
             near = difflib.get_close_matches(key, list(_keys(get_cfg())), n=1)
             raise KeyError(f"{source}: unknown config key {key}" + (f"; did you mean {near[0]}?" if near else "") +
-                           " (xvit reads the official XViT keys only)")
+                           " (xvit reads the keys of the official XViT and TimeSformer configs only)")
         if isinstance(cfg[k], dict):
             if not isinstance(v, dict): raise ValueError(f"{source}: config key {key} is a section, got {v!r}")
             merge_cfg(cfg[k], v, source, key + '.')

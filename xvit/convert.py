@@ -17,7 +17,7 @@ from .model import XViT, official_to_xvit, resize_official_pos_embed, checkpoint
 
 # %% auto #0
 __all__ = ['OFFICIAL_DEFAULTS', 'OFFICIAL_BACKBONES', 'ARCH_ALIASES', 'arch_from_cfg', 'official_arch', 'CheckpointMismatch',
-           'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit', 'to_official']
+           'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit', 'official_cfg', 'to_official']
 
 # %% ../nbs/02a_convert.ipynb #864031ee
 OFFICIAL_DEFAULTS = {  # slowfast/config/defaults.py of the official code
@@ -172,6 +172,10 @@ def from_official(
     "Build an `XViT` from an official XViT checkpoint, refusing weights that do not fit the architecture."
     source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the official checkpoint'
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
+    return _from_official(checkpoint, source, class_names, arch)
+
+def _from_official(checkpoint, source: str, class_names, arch: dict) -> XViT:
+    "`from_official` of a loaded checkpoint; `source` names it in errors."
     if not isinstance(checkpoint, dict) or 'model_state' not in checkpoint:
         raise ValueError(f"{source} is not an official XViT checkpoint: expected a dict with 'model_state' (and 'cfg')")
     kwargs = official_arch(checkpoint)
@@ -191,50 +195,121 @@ def conformance_clip(T: int = 16, size: int = 224) -> torch.Tensor:
     return ((clip / 255 - 0.5) / 0.5).permute(0, 4, 1, 2, 3)
 
 # %% ../nbs/02a_convert.ipynb #26f17e63
-def save_xvit(model: XViT, path) -> Path:
-    "Save `model.state_dict()` to `path` and its constructor arguments (and class names, where known) to `path` with suffix .json; atomically."
+def _set_class_names(model, names):
+    "Attach class names (a list, or a file `read_class_names` reads) to an XViT (its `class_names`) or a TimeSformer (an attribute of the same name), one per class."
+    if names is None: return model
+    names = read_class_names(names) if isinstance(names, (str, Path)) else [str(n) for n in names]
+    if isinstance(model, XViT): model.class_names = names
+    elif len(names) != model.num_classes:
+        raise ValueError(f"{len(names)} class names for a model with {model.num_classes} classes: give one name per class, in index order")
+    else: model.class_names = names
+    return model
+
+def _model_kind(model) -> str:
+    from xvit.timesformer import TimeSformer          # here: xvit.timesformer imports this module
+    if isinstance(model, XViT): return 'XViT'
+    if isinstance(model, TimeSformer): return 'TimeSformer'
+    raise TypeError(f"save_xvit saves an XViT or a TimeSformer, not a {type(model).__name__}")
+
+def save_xvit(model, path) -> Path:
+    "Save `model.state_dict()` (an XViT or a TimeSformer) to `path` and its class, constructor arguments and class names (where known) to `path` with suffix .json; atomically."
     path = Path(path)
     if path.suffix.lower() == '.json': raise ValueError(f"{path}: the weights cannot go in a .json file (it holds the arguments beside them): use .pt")
+    kind = _model_kind(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {**model.arch, **({'class_names': model.class_names} if model.class_names else {})}
+    names = getattr(model, 'class_names', None)
+    meta = {'model': kind, **model.arch, **({'class_names': list(names)} if names else {})}
     atomic_write(path, lambda f: torch.save(model.state_dict(), f))
     atomic_write(path.with_suffix('.json'), lambda f: f.write(json.dumps(meta, indent=1).encode()))
     return path
 
+def _check_digest(ck: dict, source: str):
+    "Refuse a training checkpoint of ours whose contents no longer match the sha256 digest written with it."
+    from xvit.runtime import DIGEST_KEY, state_digest   # here: xvit.runtime imports this module
+    if DIGEST_KEY in ck and state_digest(ck) != ck[DIGEST_KEY]:
+        raise ValueError(f"{source} does not match the sha256 digest written with it: its contents changed on disk (use an earlier checkpoint)")
+
+def _is_timesformer(ck: dict) -> bool:
+    "Whether a checkpoint holds TimeSformer weights (the official trainer's file, a plain official state dict or a Hugging Face one), not XViT's."
+    from xvit.timesformer import official_state
+    sd = official_state(ck)
+    return 'cls_token' in sd and 'temp_embed' not in sd and not any(str(k).startswith(('base_model.', 'consensus.')) for k in sd)
+
 def load_xvit(
-    path,              # an official checkpoint, or a `.pt` written by `save_xvit` (its `.json` beside it)
+    path,              # a `.pt` written by `save_xvit` (its `.json` beside it), an official XViT checkpoint, a training checkpoint of `xvit run`, or a TimeSformer checkpoint
     class_names=None,  # a list or a class-name file; replaces the names the file stores
-    **arch,            # `XViT` arguments that override the stored ones
-) -> XViT:             # the model in eval mode
-    "Load an XViT from an official checkpoint or from `save_xvit`'s state dict + JSON."
+    **arch,            # constructor arguments that override the stored ones
+):                     # the XViT or TimeSformer, in eval mode
+    "Load a model from `save_xvit`'s state dict + JSON, or from an official XViT, xvit training, or official / Hugging Face TimeSformer checkpoint."
     path = Path(path)
-    ck = load_checkpoint(path)
-    if isinstance(ck, dict) and 'model_state' in ck: return from_official(ck, class_names, **arch)
-    meta = path.with_suffix('.json')
+    ck, meta = load_checkpoint(path), path.with_suffix('.json')
+    if not isinstance(ck, dict): raise ValueError(f"{path} holds a {type(ck).__name__}, not a checkpoint or a state dict")
+    if not meta.exists() and _is_timesformer(ck):
+        from xvit.timesformer import from_timesformer
+        return _set_class_names(from_timesformer(path, **arch), class_names)    # read again, so that its errors name the file
+    if 'model_state' in ck:
+        if 'temp_embed' in ck['model_state']:                # a training checkpoint of ours: our names, the official config
+            _check_digest(ck, str(path))
+            ck = to_official(ck)
+        return _from_official(ck, str(path), class_names, arch)
     kwargs = json.loads(meta.read_text()) if meta.exists() else {}
-    stored = kwargs.pop('class_names', None)
-    model = XViT(**{**kwargs, **{ARCH_ALIASES.get(k, k): v for k, v in arch.items()}})
-    load_strict(model, checkpoint_filter_fn(ck, model), str(path))
-    names = read_class_names(class_names) if isinstance(class_names, (str, Path)) else class_names
-    if names is None and stored is not None and len(stored) == model.num_classes: names = stored
-    if names is not None: model.class_names = names
-    return model.eval()
+    stored, kind = kwargs.pop('class_names', None), kwargs.pop('model', 'XViT')
+    given = {ARCH_ALIASES.get(k, k): v for k, v in arch.items()}
+    if kind == 'XViT':
+        model = XViT(**{**kwargs, **given})
+        load_strict(model, checkpoint_filter_fn(ck, model), str(path))
+    elif kind == 'TimeSformer':
+        from xvit.timesformer import TimeSformer, load_timesformer_state, checkpoint_filter_fn as timesformer_filter
+        model = TimeSformer(**{**kwargs, **given})
+        load_timesformer_state(model, timesformer_filter(ck, model), str(path))
+    else: raise ValueError(f"{meta}: unknown model {kind!r}; save_xvit writes 'XViT' or 'TimeSformer'")
+    if class_names is None and stored is not None and len(stored) == model.num_classes: class_names = stored
+    return _set_class_names(model, class_names).eval()
 
 # %% ../nbs/02a_convert.ipynb #9c0ea7e4
 _OFFICIAL_HEAD = {new: old for old, new in _HEAD_NAMES.items()}
+
+def official_cfg(arch: dict) -> dict:
+    "The official config keys (a nested dict) describing the XViT `arch` (`model.arch`), which `arch_from_cfg` reads back; refuses what the official XViT cannot build."
+    import inspect
+    a = {**{k: p.default for k, p in inspect.signature(XViT).parameters.items()}, **{ARCH_ALIASES.get(k, k): v for k, v in arch.items()}}
+    if a['attention'] not in ('xvit', 'spatial') or a['window'] != 1 or a['summary']:
+        raise ValueError(f"the official XViT has space-time mixing (attention 'xvit', window 1, no summary tokens) or plain spatial attention only; "
+                         f"this model has attention={a['attention']!r}, window={a['window']}, summary={a['summary']}")
+    frames, mean = a['num_frames'], a['head'] == 'mean'
+    segments = a['num_segments'] or frames
+    if mean and a['attention'] == 'xvit' and segments != frames:
+        raise ValueError(f"the official avg consensus averages each segment of XVIT.NUM_SEGMENTS frames, the length mixing attention uses too: "
+                         f"this mean-head model mixes within {segments} frames but averages all {frames}, which the official model cannot")
+    xvit = dict(NUM_SEGMENTS=frames if mean else segments, SHIFT_DIV=a['shift_div'], USE_XVIT=a['attention'] == 'xvit',
+                LOCATIONS_LIST=list(range(a['depth'])) if a['xvit_blocks'] is None else [int(i) for i in a['xvit_blocks']],
+                CONSENSUS_TYPE='avg' if mean else 'vit', BEFORE_SOFTMAX=True)
+    base = next((n for n, b in OFFICIAL_BACKBONES.items() if all(a[k] == v for k, v in b.items())), None)
+    if base and a['mlp_ratio'] == 4 and a['in_chans'] == 3: xvit['BASE_MODEL'] = base      # the head count travels with the name
+    return dict(XVIT=xvit, MODEL=dict(NUM_CLASSES=a['num_classes'], DROPOUT_RATE=a['drop_rate']),
+                DATA=dict(NUM_FRAMES=frames, TEST_CROP_SIZE=a['img_size']),
+                TEMPORAL_HEAD=dict(HIDDEN_DIM=a['embed_dim'], NUM_ATTENTION_HEADS=a['head_heads'] or a['num_heads'],
+                                   NUM_HIDDEN_LAYERS=a['head_layers'], MLP_DIM=a['head_mlp_dim'] or a['embed_dim']))
 
 def to_official(
     source,          # an XViT, a training checkpoint of ours (dict or file), or a `save_xvit` state dict (dict or file)
     path=None,       # where to write the official checkpoint (atomically); None: only return it
     drop_rate=None,  # `MODEL.DROPOUT_RATE` of the mean-head model (its classifier is `new_fc` above 0, `base_model.head` at 0); None: from the model or stored cfg, else 0.5
-) -> dict:           # `{'model_state': ...}` with the official key names (and the checkpoint's `epoch` and `cfg`, where it has them)
+) -> dict:           # `{'model_state': ...}` with the official key names, and the official `cfg` (and the checkpoint's `epoch`, where it has one)
     "Rename xvit weights to the official XViT layout, so that the official tools load all of them."
+    name = str(source) if isinstance(source, (str, Path)) else 'the checkpoint'
     if isinstance(source, (str, Path)): source = load_checkpoint(source)
     model = source if isinstance(source, torch.nn.Module) else None
-    ck = {'model_state': model.state_dict()} if model is not None else dict(source)
+    if model is not None and not isinstance(model, XViT):
+        raise ValueError(f"to_official writes the official XViT layout, which a {type(model).__name__} has not "
+                         "(a TimeSformer's state_dict() already has the official TimeSformer names)")
+    if model is None and not isinstance(source, dict): raise ValueError(f"{name} holds a {type(source).__name__}, not a checkpoint or a state dict")
+    ck = {'model_state': model.state_dict(), 'cfg': yaml.safe_dump(official_cfg(model.arch), sort_keys=False)} if model is not None else dict(source)
+    if model is None: _check_digest(ck, name)
     sd = ck['model_state'] if 'model_state' in ck else ck
-    if any(k.startswith(('base_model.', 'consensus.')) for k in sd): raise ValueError("these weights are already in the official layout")
-    if 'pos_embed' not in sd or 'patch_embed.proj.weight' not in sd: raise ValueError("these are not XViT weights: no pos_embed / patch_embed")
+    if any(k.startswith(('base_model.', 'consensus.')) for k in sd): raise ValueError(f"{name}: these weights are already in the official layout")
+    if 'temp_embed' not in sd or 'patch_embed.proj.weight' not in sd:
+        raise ValueError(f"{name}: these are not XViT weights (no temp_embed / patch_embed)")
     grid, patch = round((sd['pos_embed'].shape[1] - 1) ** 0.5), sd['patch_embed.proj.weight'].shape[-1]
     if grid * patch != 224:
         raise ValueError(f"the positional embedding holds a {grid}x{grid} grid, the official backbone the 224-pixel one ({224 // patch}x{224 // patch}): "
@@ -251,3 +326,4 @@ def to_official(
     official = {'model_state': out, **{k: ck[k] for k in ('epoch', 'cfg') if k in ck}}
     if path is not None: atomic_write(path, lambda f: torch.save(official, f))
     return official
+

@@ -19,13 +19,15 @@ from .core import read_video
 from .config import CfgNode, get_cfg, merge_cfg
 
 # %% auto #0
-__all__ = ['log', 'SSV2_MODES', 'JPEG_DTYPE', 'ID_BITS', 'MULTI_SCALES', 'DATASETS', 'clip_start_end', 'kinetics_clip_indices',
-           'ssv2_frame_indices', 'encode_jpeg', 'write_frames_h5', 'h5_num_frames', 'read_frames_h5',
-           'synthetic_frames', 'frame_ids', 'synthetic_video', 'normalize', 'short_side_scale', 'uniform_crop',
+__all__ = ['log', 'SSV2_MODES', 'JPEG_DTYPE', 'ID_BITS', 'CPU_CHUNK', 'MULTI_SCALES', 'DATASETS', 'clip_start_end',
+           'kinetics_clip_indices', 'ssv2_frame_indices', 'encode_jpeg', 'write_frames_h5', 'h5_num_frames',
+           'read_frames_h5', 'read_jpegs_h5', 'split_jpegs', 'decode_jpegs', 'synthetic_frames', 'frame_ids',
+           'synthetic_video', 'normalize', 'short_side_scale', 'uniform_crop', 'normalise_clip', 'cut_views',
            'random_short_side_scale_jitter', 'random_crop', 'horizontal_flip', 'spatial_sampling',
            'multi_scale_crop_box', 'multi_scale_crop', 'posterize', 'apply_op', 'ClipAugment', 'random_erasing',
            'mixup', 'cutmix', 'mixup_loss', 'count_frames', 'UnreadableVideo', 'VideoDataset', 'KineticsDataset',
-           'SSv2Dataset', 'count_replaced', 'ShardSampler', 'build_dataset', 'build_loader']
+           'SSv2Dataset', 'count_replaced', 'ShardSampler', 'build_dataset', 'build_loader', 'PerVideo', 'ViewBatches',
+           'video_loader']
 
 # %% ../nbs/03_data.ipynb #69231964
 log = logging.getLogger('xvit.data')
@@ -108,8 +110,8 @@ def _decode_jpeg(b: np.ndarray, path, i) -> torch.Tensor:
     try: return torch.from_numpy(np.array(Image.open(io.BytesIO(b.tobytes())).convert("RGB")))   # what the official loader uses
     except Exception as e: raise ValueError(f"{path}: frame {i} is not a readable JPEG ({e})") from e
 
-def read_frames_h5(path, indices, key: str | None = None) -> torch.Tensor:
-    "uint8 RGB frames (T, H, W, 3) at `indices` of the packed video `path` (dataset `key`, default the first)."
+def _h5_jpegs(path, indices, key: str | None = None) -> tuple:
+    "(sorted distinct `indices`, their JPEG bytes) of the packed video `path`, in one read."
     path, indices = Path(path), [int(i) for i in indices]
     if not path.exists(): raise FileNotFoundError(f"packed video not found: {path}")
     try:
@@ -121,10 +123,41 @@ def read_frames_h5(path, indices, key: str | None = None) -> torch.Tensor:
             bad = [i for i in indices if not 0 <= i < n]
             if bad: raise IndexError(f"{path} has {n} frames; asked for {bad[:5]}")
             unique = sorted(set(indices))
-            frames = {i: _decode_jpeg(b, path, i) for i, b in zip(unique, ds[unique])}   # one read, each frame decoded once
+            return unique, list(ds[unique])
     except (OSError, KeyError) as e:
         raise ValueError(f"cannot read packed video {path}: {e}") from e
-    return torch.stack([frames[i] for i in indices])
+
+def read_frames_h5(path, indices, key: str | None = None) -> torch.Tensor:
+    "uint8 RGB frames (T, H, W, 3) at `indices` of the packed video `path` (dataset `key`, default the first)."
+    unique, jpegs = _h5_jpegs(path, indices, key)
+    frames = {i: _decode_jpeg(b, path, i) for i, b in zip(unique, jpegs)}   # each distinct frame decoded once
+    return torch.stack([frames[int(i)] for i in indices])
+
+def read_jpegs_h5(path, indices, key: str | None = None) -> tuple:
+    "The undecoded JPEGs of the distinct `indices` of a packed video: (sorted distinct indices, all their bytes in one uint8 tensor, offsets (n + 1,)), cheap to pass between processes."
+    unique, jpegs = _h5_jpegs(path, indices, key)
+    offsets = torch.tensor([0] + [len(b) for b in jpegs]).cumsum(0)
+    return unique, torch.from_numpy(np.concatenate(jpegs)), offsets
+
+def split_jpegs(data: torch.Tensor, offsets: torch.Tensor) -> list:
+    "The JPEGs of `read_jpegs_h5`'s `(data, offsets)`, one 1-D uint8 tensor each (views, no copy)."
+    o = offsets.tolist()
+    return [data[a:b] for a, b in zip(o[:-1], o[1:])]
+
+def decode_jpegs(jpegs: list, device='cpu', names=None) -> list:
+    "uint8 RGB frames (H, W, 3) of the JPEGs `jpegs` (1-D uint8 tensors), decoded in one batch on `device`: libjpeg-turbo on the CPU (the pixels `read_frames_h5` gives), nvjpeg on a GPU; `names`, one (file, frame) per JPEG, name a frame that fails."
+    device = torch.device(device)
+    names = names or [('the batch', k) for k in range(len(jpegs))]
+    try: out = decode_jpeg(jpegs, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:                                   # one by one: PIL for what libjpeg-turbo refuses, as `read_frames_h5`
+        if device.type == 'cpu': return [_decode_jpeg(j.numpy(), *n) for j, n in zip(jpegs, names)]
+        for j, (path, i) in zip(jpegs, names):
+            try: decode_jpeg(j, mode=ImageReadMode.RGB, device=device)
+            except RuntimeError as e: raise ValueError(f"{path}: frame {i} cannot be decoded on {device} ({e}); "
+                                                       "TEST.GPU_DECODE False decodes it on the CPU, with PIL as the fallback") from e
+        raise
+    return [f.permute(1, 2, 0) for f in out]
+
 
 # %% ../nbs/03_data.ipynb #c4f00bb7
 ID_BITS = 10
@@ -180,6 +213,31 @@ def uniform_crop(x: torch.Tensor, size: int, spatial_idx: int) -> torch.Tensor:
     if h > w: y = {0: 0, 1: y, 2: h - size}[spatial_idx]
     else: x0 = {0: 0, 1: x0, 2: w - size}[spatial_idx]
     return x[..., y:y + size, x0:x0 + size]
+
+# %% ../nbs/03_data.ipynb #9fac3366
+def normalise_clip(x: torch.Tensor, mean, std, reverse: bool = False, out=None) -> torch.Tensor:
+    "(T, 3, h, w) floats in [0, 255] -> (3, T, h, w): `(x / 255 - mean) / std` (RGB -> BGR with `reverse`), written channels-first in one pass, into `out` if given."
+    m, s = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(1, 3, 1, 1) for v in (mean, std))
+    if out is None: out = torch.empty((x.shape[1], x.shape[0], *x.shape[2:]), dtype=x.dtype, device=x.device)
+    torch.addcmul(-m / s, x, 1 / (255.0 * s), out=out.transpose(0, 1))
+    if reverse: out.copy_(out.flip(0))                       # RGB -> BGR, as the official pack_pathway_output
+    return out
+
+CPU_CHUNK = 2   # frames resized at a time on the CPU: they stay in the cache until cropped (1.5x faster here than all 16 at once)
+
+def cut_views(frames: torch.Tensor, spans: list, views: list, scale: int, crop: int, mean, std, reverse: bool = False,
+              out=None, chunk: int | None = None) -> torch.Tensor:
+    "All test views (V, 3, T, crop, crop) of one video from its decoded uint8 frames (N, H, W, 3), on their device: each span (positions in `frames`) resized once to short side `scale`, then each view `(span, crop index)` cut and normalised. Frames are resized independently of each other, so doing it `chunk` frames at a time (default: `CPU_CHUNK` on the CPU, all at once on a GPU) changes no bit."
+    T = len(spans[0])
+    chunk = chunk or (CPU_CHUNK if frames.device.type == 'cpu' else T)
+    if out is None: out = torch.empty((len(views), 3, T, crop, crop), device=frames.device)
+    for k, span in enumerate(spans):
+        mine = [(v, c) for v, (s, c) in enumerate(views) if s == k]
+        span = torch.as_tensor(span, device=frames.device)
+        for t in range(0, T, chunk):
+            x = short_side_scale(frames.index_select(0, span[t:t + chunk]).permute(0, 3, 1, 2).float(), scale)   # (t, 3, H, W)
+            for v, c in mine: normalise_clip(uniform_crop(x, crop, c), mean, std, reverse, out[v, :, t:t + chunk])
+    return out
 
 # %% ../nbs/03_data.ipynb #a3eae05b
 def random_short_side_scale_jitter(x: torch.Tensor, min_size: int, max_size: int, inverse_uniform_sampling: bool = False) -> torch.Tensor:
@@ -353,6 +411,11 @@ class UnreadableVideo(Exception):
 
 _READ_ERRORS = (OSError, KeyError, IndexError, ValueError)    # what h5py, PyAV and our readers raise for a bad file
 
+def _new_tensor(shape) -> torch.Tensor:
+    "An empty float tensor; in a loader worker, in shared memory from the start (as `default_collate` does), so handing it to the main process copies nothing."
+    if torch.utils.data.get_worker_info() is None: return torch.empty(shape)
+    return torch.empty(0).new(torch.empty(0)._typed_storage()._new_shared(math.prod(shape))).view(shape)
+
 @contextmanager
 def _reading():
     try: yield
@@ -435,14 +498,47 @@ class VideoDataset(torch.utils.data.Dataset):
     def finish(self, frames: torch.Tensor, spatial_idx: int) -> torch.Tensor:
         "uint8 (T, H, W, 3) -> normalised and cropped (3, T, h, w)."
         d = self.cfg.DATA
+        if spatial_idx != -1: return self.cut(frames, [list(range(len(frames)))], [(0, spatial_idx)])[0]   # the test crop: resize, crop, normalise
         x = frames.permute(0, 3, 1, 2).float()          # (T, 3, H, W), channels-last in memory: the fast resize path
-        if spatial_idx == -1:
-            x = spatial_sampling(x, -1, *d.TRAIN_JITTER_SCALES, d.TRAIN_CROP_SIZE, d.RANDOM_FLIP, d.INV_UNIFORM_SAMPLE)
-        else: x = uniform_crop(short_side_scale(x, self.test_scale()), d.TEST_CROP_SIZE, spatial_idx)
-        mean, std = (torch.as_tensor(v, dtype=x.dtype).view(1, 3, 1, 1) for v in (d.MEAN, d.STD))
-        x = torch.addcmul(-mean / std, x, 1 / (255.0 * std))    # (x / 255 - mean) / std in one pass over the crop
-        if d.REVERSE_INPUT_CHANNEL: x = x.flip(1)                # RGB -> BGR, as the official pack_pathway_output
-        return x.transpose(0, 1).contiguous()
+        x = spatial_sampling(x, -1, *d.TRAIN_JITTER_SCALES, d.TRAIN_CROP_SIZE, d.RANDOM_FLIP, d.INV_UNIFORM_SAMPLE)
+        return normalise_clip(x, d.MEAN, d.STD, d.REVERSE_INPUT_CHANNEL)
+
+    def view_plan(self, v: int, views=None) -> tuple:
+        "How test views `views` (positions 0..V-1, default all) of video `v` come from one read: (the distinct frames to read, sorted; each distinct temporal view's positions in them; each view's (temporal view, crop), in order; each view's frame indices)."
+        if self.mode != 'test': raise ValueError(f"all views of a video at once is for mode 'test'; a {self.mode!r} item is one random clip")
+        video, wanted = self.videos[v], []
+        for k in (range(self.num_views) if views is None else views):
+            t, crop = self.view(v * self.num_views + k)
+            wanted.append((tuple(self.indices(video, t)), crop))
+        spans = list(dict.fromkeys(s for s, _ in wanted))   # temporal views with the same frames (a short video) are resized once
+        frames = sorted({f for s in spans for f in s})
+        at = {f: j for j, f in enumerate(frames)}
+        return frames, [[at[f] for f in s] for s in spans], [(spans.index(s), crop) for s, crop in wanted], [list(s) for s, _ in wanted]
+
+    def cut(self, frames: torch.Tensor, spans: list, views: list, out=None) -> torch.Tensor:
+        "`cut_views` with this dataset's test scale, crop size, mean, std and channel order."
+        d = self.cfg.DATA
+        return cut_views(frames, spans, views, self.test_scale(), d.TEST_CROP_SIZE, d.MEAN, d.STD, d.REVERSE_INPUT_CHANNEL, out)
+
+    def load_views(self, v: int, jpeg: bool = False, views=None, out=None) -> tuple:
+        "Test views `views` (positions 0..V-1, default all) of video `v` from one read: `(clips (n, 3, T, h, w), label, items (n,), meta)`, the clip of view `k` equal to item `v * V + k`, written into `out` if given; with `jpeg`, the video's undecoded JPEGs in place of the clips (`ViewBatches` decodes them, on a GPU)."
+        if not 0 <= v < len(self.videos): raise IndexError(f"video {v} out of range for {len(self.videos)} videos")
+        video, ks = self.videos[v], list(range(self.num_views) if views is None else views)
+        try:
+            with _reading():
+                frames, spans, cuts, indices = self.view_plan(v, ks)
+                if jpeg:
+                    if 'h5' not in video: raise ValueError(f"{video['path']} is not packed: decoding JPEGs on a GPU needs packed (h5) data")
+                    _, data, offsets = read_jpegs_h5(video['h5'], frames, video.get('key'))
+                else: decoded = self.read(video, frames)
+        except UnreadableVideo as e:
+            raise RuntimeError(f"cannot load {video.get('h5', video['path'])} (video {v}, mode {self.mode}): {e}") from e
+        items = torch.tensor([v * self.num_views + k for k in ks])
+        meta = {'frame_indices': torch.tensor(indices), 'failed': 0}
+        if jpeg:
+            return data, video['label'], items, meta | {'offsets': offsets, 'spans': spans, 'views': cuts, 'frames': frames,
+                                                        'where': str(video.get('h5', video['path']))}
+        return self.cut(decoded, spans, cuts, out), video['label'], items, meta
 
     def erase(self, x):
         return random_erasing(x, self.cfg.DATA.RAND_CROP) if self.mode == 'train' and self.cfg.DATA.RAND_CROP > 0 else x
@@ -562,8 +658,8 @@ def build_dataset(cfg, mode: str, source: str = 'auto') -> VideoDataset:
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; xvit has {sorted(DATASETS)}")
     return DATASETS[name](cfg, mode, source)
 
-def build_loader(cfg, mode: str, source: str = 'auto', dataset=None) -> torch.utils.data.DataLoader:
-    "A DataLoader over `dataset` (default `build_dataset(cfg, mode)`) with the official batching, sampling and worker settings."
+def build_loader(cfg, mode: str, source: str = 'auto', dataset=None, device=None):
+    "A loader over `dataset` (default `build_dataset(cfg, mode)`) with the official batching, sampling and worker settings; for testing, by default one that reads each video once (`video_loader`, `TEST.PER_VIDEO`), which `device` decodes on with `TEST.GPU_DECODE`."
     cfg = _cfg(cfg)
     ds = dataset if dataset is not None else build_dataset(cfg, mode, source)
     dist = torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -571,9 +667,88 @@ def build_loader(cfg, mode: str, source: str = 'auto', dataset=None) -> torch.ut
     total = cfg.TRAIN.BATCH_SIZE if mode in ('train', 'val') else cfg.TEST.BATCH_SIZE
     local = max(1, world // max(1, cfg.NUM_SHARDS))              # processes per machine
     if total % local: raise ValueError(f"batch size {total} is not divisible by the {local} processes of a machine")
+    if mode == 'test' and isinstance(ds, VideoDataset) and cfg.TEST.PER_VIDEO:
+        return video_loader(cfg, ds, total // local, rank, world, device)
+    if cfg.TEST.GPU_DECODE and mode == 'test':
+        raise ValueError("TEST.GPU_DECODE needs the per-video test loader (TEST.PER_VIDEO True, over a KineticsDataset or SSv2Dataset)")
     train = mode == 'train'
     sampler = None if world == 1 else torch.utils.data.DistributedSampler(ds, world, rank, shuffle=True) if train else ShardSampler(ds, rank, world)
     workers = cfg.DATA_LOADER.NUM_WORKERS
     return torch.utils.data.DataLoader(ds, batch_size=total // local, shuffle=train and sampler is None, sampler=sampler,
                                        num_workers=workers, pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available(),
                                        drop_last=train, persistent_workers=workers > 0 and not train)   # train workers restart each epoch: an exact resume needs fresh ones
+
+# %% ../nbs/03_data.ipynb #3fb88f99
+class PerVideo(torch.utils.data.Dataset):
+    "A test dataset read one video at a time, in batches: item `k` is views `k * batch_size ...` of the views of `videos` (default all; a process's shard), in the official order, each video read once and its views cut straight into the batch; a batch that ends inside a video reads it again for the next batch. With `jpeg`, the batch's undecoded JPEGs, video by video."
+    def __init__(self, dataset: VideoDataset, batch_size: int, videos=None, jpeg: bool = False):
+        if dataset.mode != 'test': raise ValueError(f"PerVideo is for test datasets, got mode {dataset.mode!r}")
+        self.dataset, self.batch_size, self.jpeg = dataset, batch_size, jpeg
+        self.videos = list(range(len(dataset.videos)) if videos is None else videos)
+        self.num_views = len(self.videos) * dataset.num_views
+    def __len__(self): return math.ceil(self.num_views / self.batch_size)
+
+    def pieces(self, k: int) -> list:
+        "[(video, view positions)] of batch `k`."
+        V, out = self.dataset.num_views, []
+        at, stop = k * self.batch_size, min((k + 1) * self.batch_size, self.num_views)
+        while at < stop:
+            j, first = divmod(at, V)
+            last = min(V, first + stop - at)
+            out.append((self.videos[j], list(range(first, last)))); at += last - first
+        return out
+
+    def __getitem__(self, k: int):
+        if not 0 <= k < len(self): raise IndexError(f"batch {k} out of range for {len(self)} batches")
+        ds, pieces = self.dataset, self.pieces(k)
+        if self.jpeg: return [ds.load_views(v, True, ks) for v, ks in pieces]
+        n, d = sum(len(ks) for _, ks in pieces), ds.cfg.DATA
+        out, at, got = _new_tensor((n, 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE)), 0, []
+        for v, ks in pieces:
+            got.append(ds.load_views(v, False, ks, out[at:at + len(ks)])); at += len(ks)
+        return (out,) + _labels(got)
+
+def _labels(got) -> tuple:
+    "Labels, items and meta of a batch's pieces `(clips, label, items, meta)`, one row per view."
+    return (torch.cat([torch.full((len(i),), y) for _, y, i, _ in got]), torch.cat([i for _, _, i, _ in got]),
+            {'frame_indices': torch.cat([m['frame_indices'] for *_, m in got]), 'failed': torch.cat([torch.full((len(i),), m['failed']) for _, _, i, m in got])})
+
+class ViewBatches:
+    "A loader of `PerVideo` batches seen as the per-view loader: `(clips, labels, items, meta)`, the batches it would give; JPEG batches are decoded on `device` first, in one call each."
+    def __init__(self, loader, device='cpu'):
+        self.loader, self.device = loader, torch.device(device)
+        self.batches = loader.dataset                     # the PerVideo
+        self.dataset, self.jpeg = self.batches.dataset, self.batches.jpeg   # as a per-view loader's: the views' dataset
+    def __len__(self): return len(self.loader)
+
+    def decode(self, got: list) -> tuple:
+        "A JPEG batch (`load_views(..., jpeg=True)` per video) -> `(clips on self.device, labels, items, meta)`."
+        jpegs, names = [], []
+        for data, _, _, meta in got:
+            jpegs += split_jpegs(data, meta['offsets']); names += [(meta['where'], f) for f in meta['frames']]
+        frames, at = decode_jpegs(jpegs, self.device, names), 0
+        d = self.dataset.cfg.DATA
+        out, j = torch.empty((sum(len(i) for _, _, i, _ in got), 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE), device=self.device), 0
+        for _, _, items, meta in got:
+            n = len(meta['frames'])
+            self.dataset.cut(torch.stack(frames[at:at + n]), meta['spans'], meta['views'], out[j:j + len(items)]); at += n; j += len(items)
+        return (out,) + _labels(got)
+
+    def __iter__(self):
+        for batch in self.loader: yield self.decode(batch) if self.jpeg else batch
+
+def video_loader(cfg, dataset: VideoDataset, batch_size: int, rank: int = 0, world: int = 1, device=None) -> ViewBatches:
+    "The test loader that reads each video of `dataset` once: process `rank` of `world` gets videos `rank, rank + world, ...`, in batches of `batch_size` views cut by the loader workers (`PerVideo`); with `TEST.GPU_DECODE`, the workers read the JPEGs and `ViewBatches` decodes them on `device` (default: the GPU)."
+    cfg = _cfg(cfg)
+    gpu = cfg.TEST.GPU_DECODE
+    device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
+    if gpu and dataset.source != 'h5':
+        raise ValueError("TEST.GPU_DECODE decodes the packed JPEG frames; this test set is raw videos (source 'video'): "
+                         "pack it with `xvit pack`, or set TEST.GPU_DECODE False")
+    if gpu and device.type == 'cpu':
+        log.warning("TEST.GPU_DECODE without a GPU: the JPEGs are decoded in the main process on the CPU (the loader's pixels, more slowly)")
+    batches = PerVideo(dataset, batch_size, range(rank, len(dataset.videos), world), jpeg=gpu)
+    workers = cfg.DATA_LOADER.NUM_WORKERS
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=workers, persistent_workers=workers > 0,
+                                         pin_memory=cfg.DATA_LOADER.PIN_MEMORY and torch.cuda.is_available() and not gpu)
+    return ViewBatches(loader, device if gpu else 'cpu')

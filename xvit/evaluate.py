@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .config import CfgNode, load_cfg
 from .core import read_video, read_class_names
-from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, short_side_scale, uniform_crop
+from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches
 from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,9 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
     "Multi-view test of `model` (default: `build_model(cfg)` with the weights of `checkpoint_for_test`) on `cfg`'s test set; writes predictions, metrics and a confusion plot to OUTPUT_DIR."
     rank, world, device = setup_distributed(cfg.NUM_GPUS > 0)
     dataset = build_dataset(cfg, 'test')
-    loader = build_loader(cfg, 'test', dataset=dataset)
+    loader = build_loader(cfg, 'test', dataset=dataset, device=device)     # by default each video read once (TEST.PER_VIDEO)
+    log.info(f"test loader: {'one item per video' if isinstance(loader, ViewBatches) else 'one item per view (TEST.PER_VIDEO False)'}"
+             + (f", JPEGs decoded on {loader.device}" if isinstance(loader, ViewBatches) and loader.jpeg else ''))
     source = 'the given model'
     if model is None:
         model = build_model(cfg)
@@ -208,14 +210,7 @@ def video_views(video, num_frames: int = 16, size: int = 224, views: str = 'offi
     wanted = sorted({i for s in spans for i in s})                        # each frame decoded once, whatever the views share
     got = frames[wanted] if frames is not None else read_video(video, wanted)
     at = {f: j for j, f in enumerate(wanted)}
-    mean, std = (torch.tensor(v, dtype=torch.float32).view(1, 3, 1, 1) for v in (mean, std))
-    out = []
-    for span in spans:
-        x = short_side_scale(got[[at[i] for i in span]].permute(0, 3, 1, 2).float(), size)   # (T, 3, H, W), as the dataset does
-        for crop in crops:
-            v = torch.addcmul(-mean / std, uniform_crop(x, size, crop), 1 / (255.0 * std))  # (x / 255 - mean) / std
-            out.append(v.transpose(0, 1))
-    return torch.stack(out)
+    return cut_views(got, [[at[i] for i in s] for s in spans], [(k, c) for k in range(len(spans)) for c in crops], size, size, mean, std)
 
 # %% ../nbs/07_eval.ipynb #a49b70fd
 class Prediction(NamedTuple):

@@ -18,8 +18,8 @@ from .core import load_checkpoint
 from .attention import Block, TemporalHead, MeanHead, DividedSpaceTimeAttention, ATTENTIONS
 
 # %% auto #0
-__all__ = ['default_cfgs', 'PatchEmbed', 'resize_official_pos_embed', 'XViT', 'official_to_xvit', 'checkpoint_filter_fn',
-           'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
+__all__ = ['MEAN_HEAD_STD', 'default_cfgs', 'PatchEmbed', 'resize_official_pos_embed', 'XViT', 'official_to_xvit',
+           'checkpoint_filter_fn', 'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
 
 # %% ../nbs/02_model.ipynb #9300b913
 class PatchEmbed(nn.Module):
@@ -47,6 +47,8 @@ def _cfg(**kwargs):
     "timm's pretrained_cfg of an XViT: preprocessing (the official models normalise with mean = std = 0.5), classifier name, frames per clip."
     return {**dict(url='', num_classes=600, input_size=(3, 224, 224), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), num_frames=16,
                    crop_pct=1.0, interpolation='bilinear', first_conv='patch_embed.proj', classifier='head.fc2'), **kwargs}
+
+MEAN_HEAD_STD = 0.001   # std of the mean head's classifier (the official avg consensus's new_fc), see below
 
 class XViT(nn.Module):
     "Video transformer with space-time mixing attention (or any variant of `ATTENTIONS`): (B, 3, T, H, W) -> (B, num_classes)."
@@ -111,13 +113,14 @@ class XViT(nn.Module):
         if num_classes == 0: self.reset_classifier(0)
 
     def init_weights(self):
-        "timm's ViT initialisation of the backbone; the temporal embedding starts at zero and the temporal head keeps PyTorch's defaults, as in the official code."
+        "timm's ViT initialisation of the backbone; the temporal embedding starts at zero, the temporal head keeps PyTorch's defaults and the mean head's classifier is drawn with std 0.001, as in the official code."
         trunc_normal_(self.pos_embed, std=0.02); trunc_normal_(self.cls_token, std=0.02)
         official_default = set(self.head.modules()) if isinstance(self.head, TemporalHead) else set()
         for m in self.modules():
             if m in official_default: continue
             if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=0.02)
+                # the avg consensus's classifier: normal(0, 0.001) officially; timm's cut at +-2 lies 2000 std out, so this is that normal
+                trunc_normal_(m.weight, std=MEAN_HEAD_STD if isinstance(self.head, MeanHead) and m is self.head.fc else 0.02)
                 if m.bias is not None: nn.init.zeros_(m.bias)
             elif isinstance(m, nn.LayerNorm): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
         for m in self.modules():   # TimeSformer starts its temporal branch at zero
@@ -177,7 +180,7 @@ class XViT(nn.Module):
         "A fresh final linear layer for `num_classes` classes (0: no classifier, the model returns pre-logits features)."
         old = self.get_classifier()
         new = nn.Linear(old.in_features, num_classes) if num_classes > 0 else nn.Identity()
-        if num_classes > 0 and not isinstance(self.head, TemporalHead): trunc_normal_(new.weight, std=0.02); nn.init.zeros_(new.bias)
+        if num_classes > 0 and not isinstance(self.head, TemporalHead): trunc_normal_(new.weight, std=MEAN_HEAD_STD); nn.init.zeros_(new.bias)
         if isinstance(self.head, TemporalHead): self.head.fc2 = new
         else: self.head.fc = new
         self.num_classes = self.arch['num_classes'] = num_classes

@@ -18,12 +18,14 @@ from .core import load_checkpoint, shipped_dir
 from .attention import Attention, Block
 from .model import PatchEmbed
 from .convert import CheckpointMismatch, load_strict
+from .config import load_cfg
 
 # %% auto #0
-__all__ = ['ATTENTION_TYPES', 'default_cfgs', 'DividedBlock', 'resize_time_embed', 'resize_pos_embed', 'TimeSformer',
-           'hf_to_official', 'is_hf_state', 'official_state', 'timesformer_arch', 'load_timesformer_state',
-           'from_timesformer', 'timesformer_conformance', 'checkpoint_filter_fn', 'timesformer_base_patch16_224',
-           'timesformer_hr_base_patch16_448', 'timesformer_l_base_patch16_224']
+__all__ = ['ATTENTION_TYPES', 'default_cfgs', 'TIMESFORMER_BACKBONES', 'TIMESFORMER_ZOO', 'DividedBlock', 'resize_time_embed',
+           'resize_pos_embed', 'TimeSformer', 'hf_to_official', 'is_hf_state', 'official_state', 'timesformer_arch',
+           'load_timesformer_state', 'from_timesformer', 'timesformer_conformance', 'checkpoint_filter_fn',
+           'timesformer_base_patch16_224', 'timesformer_hr_base_patch16_448', 'timesformer_l_base_patch16_224',
+           'is_timesformer_cfg', 'timesformer_from_cfg']
 
 # %% ../nbs/02c_timesformer.ipynb #c7b594fe
 ATTENTION_TYPES = ('divided_space_time', 'joint_space_time', 'space_only')
@@ -306,3 +308,43 @@ def timesformer_hr_base_patch16_448(pretrained=False, **kwargs) -> TimeSformer:
 def timesformer_l_base_patch16_224(pretrained=False, **kwargs) -> TimeSformer:
     "TimeSformer-L: the same network on 96 frames at 224 (the SSv2 model: num_frames=64, num_classes=174)."
     return _create_timesformer('timesformer_l_base_patch16_224', pretrained, **{**_BASE, 'img_size': 224, 'num_frames': 96, **kwargs})
+
+# %% ../nbs/02c_timesformer.ipynb #ce03e85c
+TIMESFORMER_BACKBONES = {   # MODEL.MODEL_NAME -> the architecture the official class of that name builds
+    'vit_base_patch16_224': dict(patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, qkv_bias=True,
+                                 drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.1)}
+
+def is_timesformer_cfg(cfg) -> bool:
+    "Whether a config describes an official TimeSformer (its `MODEL.MODEL_NAME` is one of the official TimeSformer classes)."
+    return cfg.MODEL.MODEL_NAME in TIMESFORMER_BACKBONES
+
+def timesformer_from_cfg(
+    cfg,   # an official TimeSformer config: a loaded `CfgNode`, a YAML file, or a shipped config ('Kinetics/TimeSformer_divST_8x32_224.yaml')
+) -> TimeSformer:   # fresh weights (the official initialisation), in training mode
+    "The TimeSformer an official TimeSformer config describes, as the official `build_model(cfg)` makes it."
+    if not isinstance(cfg, dict): cfg = load_cfg(cfg)
+    name = cfg.MODEL.MODEL_NAME
+    if name not in TIMESFORMER_BACKBONES:
+        raise ValueError(f"MODEL.MODEL_NAME {name!r} is not an official TimeSformer model: the official registry builds a TimeSformer from "
+                         f"a config only as {', '.join(TIMESFORMER_BACKBONES)} (MODEL.ARCH vit)")
+    if cfg.DATA.INPUT_CHANNEL_NUM[0] != 3: raise ValueError(f"DATA.INPUT_CHANNEL_NUM {cfg.DATA.INPUT_CHANNEL_NUM}: the official TimeSformer takes 3 channels")
+    return TimeSformer(img_size=cfg.DATA.TRAIN_CROP_SIZE, num_classes=cfg.MODEL.NUM_CLASSES, num_frames=cfg.DATA.NUM_FRAMES,
+                       attention_type=cfg.TIMESFORMER.ATTENTION_TYPE, **TIMESFORMER_BACKBONES[name])
+
+# %% ../nbs/02c_timesformer.ipynb #1ec6e269
+TIMESFORMER_ZOO = [   # facebookresearch/TimeSformer README.md, "Model Zoo": acc@1 and acc@5 as printed; views (temporal x spatial) from the configs
+    dict(model='TimeSformer',    dataset='K400', frames=8,  size=224, views=(1, 3), top1=77.9, top5=93.2, checkpoint='TimeSformer_divST_8x32_224_K400.pyth',  config='Kinetics/TimeSformer_divST_8x32_224.yaml'),
+    dict(model='TimeSformer-HR', dataset='K400', frames=16, size=448, views=(1, 3), top1=79.6, top5=94.0, checkpoint='TimeSformer_divST_16x16_448_K400.pyth', config='Kinetics/TimeSformer_divST_16x16_448.yaml'),
+    dict(model='TimeSformer-L',  dataset='K400', frames=96, size=224, views=(1, 3), top1=80.6, top5=94.7, checkpoint='TimeSformer_divST_96x4_224_K400.pyth',  config='Kinetics/TimeSformer_divST_96x4_224.yaml'),
+    dict(model='TimeSformer',    dataset='K600', frames=8,  size=224, views=(1, 3), top1=79.1, top5=94.4, checkpoint='TimeSformer_divST_8x32_224_K600.pyth',  config='Kinetics/TimeSformer_divST_8x32_224_K600.yaml'),
+    dict(model='TimeSformer-HR', dataset='K600', frames=16, size=448, views=(1, 3), top1=81.8, top5=95.8, checkpoint='TimeSformer_divST_16x16_448_K600.pyth', config='Kinetics/TimeSformer_divST_16x16_448_K600.yaml'),
+    dict(model='TimeSformer-L',  dataset='K600', frames=96, size=224, views=(1, 3), top1=82.2, top5=95.6, checkpoint='TimeSformer_divST_96x4_224_K600.pyth',  config='Kinetics/TimeSformer_divST_96x4_224_K600.yaml'),
+    dict(model='TimeSformer',    dataset='SSv2', frames=8,  size=224, views=(1, 3), top1=59.1, top5=85.6, checkpoint='TimeSformer_divST_8_224_SSv2.pyth',     config='SSv2/TimeSformer_divST_8_224.yaml'),
+    dict(model='TimeSformer-HR', dataset='SSv2', frames=16, size=448, views=(1, 3), top1=61.8, top5=86.9, checkpoint='TimeSformer_divST_16_448_SSv2.pyth',    config='SSv2/TimeSformer_divST_16_448.yaml'),
+    dict(model='TimeSformer-L',  dataset='SSv2', frames=64, size=224, views=(1, 3), top1=62.0, top5=87.5, checkpoint='TimeSformer_divST_64_224_SSv2.pyth',    config='SSv2/TimeSformer_divST_64_224.yaml'),
+    # HowTo100M (long-term task): acc@1 only, no config, views not given; 'coverage' is the README's single-clip coverage. The 64-frame
+    # row says 448 but its file is named ..._64x32_224_...: both copied as they are
+    dict(model='TimeSformer', dataset='HowTo100M', frames=8,  size=224, views=None, top1=56.8, top5=None, checkpoint='TimeSformer_divST_8x32_224_HowTo100M.pyth',  config=None, coverage='8.5s'),
+    dict(model='TimeSformer', dataset='HowTo100M', frames=32, size=224, views=None, top1=61.2, top5=None, checkpoint='TimeSformer_divST_32x32_224_HowTo100M.pyth', config=None, coverage='34.1s'),
+    dict(model='TimeSformer', dataset='HowTo100M', frames=64, size=448, views=None, top1=62.2, top5=None, checkpoint='TimeSformer_divST_64x32_224_HowTo100M.pyth', config=None, coverage='68.3s'),
+    dict(model='TimeSformer', dataset='HowTo100M', frames=96, size=224, views=None, top1=62.6, top5=None, checkpoint='TimeSformer_divST_96x32_224_HowTo100M.pyth', config=None, coverage='102.4s')]
