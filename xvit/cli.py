@@ -318,7 +318,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument('opts', nargs=argparse.REMAINDER, help='KEY VALUE pairs with official key names, e.g. TRAIN.ENABLE False')
     v = sub.add_parser('visualise', formatter_class=F, help='attention maps, rollout, temporal head, Figure 1 and an animation of an XViT on a video')
     v.add_argument('video', help=f'video file, or a sample video: {", ".join(SAMPLES)}')
-    v.add_argument('--checkpoint', help='official (.pyth) or converted XViT checkpoint (default: random XViT-B/16 weights)')
+    v.add_argument('--checkpoint', help='official (.pyth) or converted XViT checkpoint, or a TimeSformer one (default: random XViT-B/16 weights)')
     v.add_argument('--out', default='attention', help='folder for the figures')
     v.add_argument('--frames', type=int, help="frames per clip (default: the checkpoint's, 8 without one)")
     v.add_argument('--stride', type=int, default=8, help='take every STRIDE-th frame')
@@ -328,6 +328,11 @@ def parser() -> argparse.ArgumentParser:
     z = sub.add_parser('reproduce', formatter_class=F, help='the model-zoo numbers (from local data and checkpoints) and the miniature experiment (offline)')
     z.add_argument('--k600-dir', help='packed Kinetics-600 validation set (annotations/val.txt, seq_h5/val/)')
     z.add_argument('--ssv2-dir', help='packed SSv2 validation set (val_videofolder.txt, seq_h5/)')
+    z.add_argument('--k400-dir', help='packed Kinetics-400 validation set (annotations/val.txt, seq_h5/val/), for the TimeSformer K400 rows')
+    z.add_argument('--timesformer-checkpoints', nargs='+', metavar='PATH',
+                   help="the released TimeSformer checkpoints: the folder holding them, or the files, under their README names "
+                   "(e.g. TimeSformer_divST_8x32_224_K400.pyth); adds the TimeSformer K400, K600 and SSv2 rows")
+    z.add_argument('--opts', nargs='+', default=[], metavar='KEY VALUE', help='zoo: config overrides for every row, official key names')
     z.add_argument('--checkpoints', nargs='+', help='official checkpoints in zoo order: K600 SSV2, or K600_3x1 K600_3x2 SSV2; one when only one data folder is given')
     z.add_argument('--configs', help="folder of the official configs (default: the configs shipped with xvit)")
     z.add_argument('--out', default='reproduce_results', help='folder for zoo.csv, the miniature CSVs and figure')
@@ -389,14 +394,15 @@ def _run(args) -> int:
         from xvit.reproduce import reproduce_zoo, reproduce_offline, zoo_table
         out = Path(args.out)
         if not args.skip_zoo:
-            if args.k600_dir or args.ssv2_dir or args.checkpoints:
+            if args.k600_dir or args.ssv2_dir or args.checkpoints or args.k400_dir or args.timesformer_checkpoints:
                 checkpoints = args.checkpoints or ()
                 if len(checkpoints) == 1:           # one dataset's rows: the one whose data folder is given
                     if bool(args.k600_dir) == bool(args.ssv2_dir):
                         raise ValueError("one --checkpoints file needs exactly one of --k600-dir and --ssv2-dir, to say which rows it is for")
                     checkpoints = {'k600' if args.k600_dir else 'ssv2': checkpoints[0]}
                 rows = reproduce_zoo(args.k600_dir, args.ssv2_dir, checkpoints, out, dtype=None if args.dtype == 'float32' else getattr(torch, args.dtype),
-                                     batch_size=args.batch_size, workers=args.workers, configs=args.configs, fps=args.fps, **arch)
+                                     batch_size=args.batch_size, workers=args.workers, configs=args.configs, fps=args.fps, opts=args.opts,
+                                     k400_dir=args.k400_dir, timesformer_checkpoints=args.timesformer_checkpoints, **arch)
                 if rows: print(zoo_table(rows))
             else: print("zoo: skipped (no --k600-dir, --ssv2-dir or --checkpoints; nbs/08_reproduce.ipynb says what to download)")
         if not args.skip_miniature:

@@ -5,6 +5,8 @@
 # %% ../nbs/07_eval.ipynb #292e05a7
 from __future__ import annotations
 import csv, json, logging, warnings
+
+import h5py
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,15 +16,16 @@ from tqdm.auto import tqdm
 
 from .config import CfgNode, load_cfg
 from .core import read_video, read_class_names
-from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches
+from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches, SSv2Dataset
+from .timesformer import is_timesformer_cfg
 from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
-           'plot_confusion', 'score_views', 'write_predictions', 'eval_class_names', 'check_finite', 'evaluate', 'run',
-           'video_views', 'Prediction', 'predict_probs', 'predict']
+           'plot_confusion', 'score_views', 'timesformer_test_protocol', 'write_predictions', 'eval_class_names',
+           'check_finite', 'evaluate', 'run', 'video_views', 'Prediction', 'predict_probs', 'predict']
 
 # %% ../nbs/07_eval.ipynb #9b7ab96e
 def checkpoint_for_test(cfg: CfgNode):
@@ -102,6 +105,47 @@ def score_views(model, loader, device='cpu', dtype: torch.dtype | None = None, p
     return torch.cat(out), torch.cat(labs), torch.cat(items)
 
 
+# %% ../nbs/07_eval.ipynb #696603f2
+def _packed_fps(video: dict) -> float:
+    "The frame rate `xvit pack` recorded with a packed video (0: not recorded)."
+    with h5py.File(video['h5'], 'r') as f:
+        ds = f[video['key']] if video.get('key') else f[next(iter(f.keys()))]
+        return float(ds.attrs.get('fps', 0.0))
+
+def _stream_fps(path) -> float:
+    "PyAV's `average_rate` of a video file, the rate the official decoder rescales by (0: unknown)."
+    import av
+    with av.open(str(path)) as c: return float(c.streams.video[0].average_rate or 0)
+
+def timesformer_test_protocol(cfg: CfgNode, dataset) -> list:
+    "Make the test `dataset` of a TimeSformer config cut the official TimeSformer test views where xvit's loader would not; returns what it set, one line each ([] for other configs). Refuses what it cannot make official."
+    if not is_timesformer_cfg(cfg) or dataset.mode != 'test': return []
+    t, d = cfg.TEST, cfg.DATA
+    if isinstance(dataset, SSv2Dataset):
+        if t.NUM_ENSEMBLE_VIEWS != 1:
+            raise ValueError(f"TEST.NUM_ENSEMBLE_VIEWS {t.NUM_ENSEMBLE_VIEWS} with a TimeSformer SSv2 config: the official TimeSformer SSv2 loader gives "
+                             "every temporal view the same clip (the middle frame of each segment), so N views only repeat it and score as 1; "
+                             "xvit would take XViT's start and end variants instead. Set TEST.NUM_ENSEMBLE_VIEWS 1 (the released protocol)")
+        if t.NUM_SPATIAL_CROPS != 1: return []
+        dataset.one_crop = 1
+        return ["one crop: the centre square at TEST_CROP_SIZE, as the official TimeSformer SSv2 loader (XViT's is the left one)"]
+    if not d.USE_FPS_FILE:
+        return [f"DATA.USE_FPS_FILE False: clips of NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps; the official TimeSformer "
+                f"decoder rescales every clip to TARGET_FPS {d.TARGET_FPS}, so this is its protocol for {d.TARGET_FPS} fps videos only"]
+    found, missing = {'the fps list': 0, 'the packed files': 0, 'the video streams': 0}, []
+    for v in dataset.videos:
+        if 'fps' in v: found['the fps list'] += 1; continue
+        fps = _packed_fps(v) if 'h5' in v else _stream_fps(v['path'])
+        if fps > 0: v['fps'] = fps; found['the packed files' if 'h5' in v else 'the video streams'] += 1
+        else: missing.append(str(v.get('h5', v['path'])))
+    if missing:
+        raise ValueError(f"{len(missing)} of {len(dataset.videos)} test videos have no known frame rate (e.g. {', '.join(missing[:3])}): the official "
+                         f"TimeSformer decoder rescales every Kinetics clip to DATA.TARGET_FPS {d.TARGET_FPS} by the video's own rate, so their clips "
+                         "would differ. Pack them with `xvit pack` (it records each video's rate; --fps-file also lists them in annotation/val_fps.txt), "
+                         "or set DATA.USE_FPS_FILE False for clips of NUM_FRAMES x SAMPLING_RATE frames (official for 30 fps videos only)")
+    return [f"clips rescaled to TARGET_FPS {d.TARGET_FPS} by each video's frame rate, as the official TimeSformer decoder does "
+            f"({', '.join(f'{n} from {k}' for k, n in found.items() if n)})"]
+
 # %% ../nbs/07_eval.ipynb #88d39f5b
 def write_predictions(path, names: list, scores: torch.Tensor, labels: torch.Tensor, k: int = 5, class_names=None) -> Path:
     "CSV with one line per video: video, label, predicted, top-k classes (space-separated), score of the label, score of the prediction; and the names of label, prediction and top-k when `class_names` are known."
@@ -144,6 +188,8 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
     "Multi-view test of `model` (default: `build_model(cfg)` with the weights of `checkpoint_for_test`) on `cfg`'s test set; writes predictions, metrics and a confusion plot to OUTPUT_DIR."
     rank, world, device = setup_distributed(cfg.NUM_GPUS > 0)
     dataset = build_dataset(cfg, 'test')
+    protocol = timesformer_test_protocol(cfg, dataset)          # [] unless a TimeSformer config
+    for line in protocol: log.info(f"TimeSformer test protocol: {line}")
     loader = build_loader(cfg, 'test', dataset=dataset, device=device)     # by default each video read once (TEST.PER_VIDEO)
     log.info(f"test loader: {'one item per video' if isinstance(loader, ViewBatches) else 'one item per view (TEST.PER_VIDEO False)'}"
              + (f", JPEGs decoded on {loader.device}" if isinstance(loader, ViewBatches) and loader.jpeg else ''))
@@ -167,6 +213,7 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
                   softmax_disagrees=int((softmax_votes.argmax(1) != scores.argmax(1)).sum()),
                   skipped=len(dataset.skipped), skipped_videos=list(dataset.skipped),          # listed but left out (under 3 frames)
                   fps_file=str(dataset.fps_file) if dataset.fps_file else None)              # per-video fps used, if any
+    if protocol: result['protocol'] = protocol
     if is_main():
         out = Path(cfg.OUTPUT_DIR); out.mkdir(parents=True, exist_ok=True)
         names = eval_class_names(cfg, model)
@@ -184,6 +231,10 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
 # %% ../nbs/07_eval.ipynb #8feefce6
 def run(cfg: CfgNode) -> dict:
     "The official `run_net`: train when TRAIN.ENABLE, then test when TEST.ENABLE; returns the test metrics."
+    if cfg.TRAIN.ENABLE and is_timesformer_cfg(cfg):
+        raise NotImplementedError("training a TimeSformer is not implemented: xvit's trainer follows XViT's recipe (its learning-rate policy, "
+                                  "augmentation and pretrained backbone), not TimeSformer's (steps_with_relative_lrs, ...). To test a "
+                                  "TimeSformer checkpoint, pass TRAIN.ENABLE False with TEST.CHECKPOINT_FILE_PATH")
     if cfg.TRAIN.ENABLE:
         from xvit.train import train             # only a training run needs the training module
         train(cfg)

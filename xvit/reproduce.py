@@ -20,16 +20,18 @@ from .core import count_flops
 from .model import XViT
 from .convert import load_xvit, arch_from_cfg
 from .config import CfgNode, load_cfg, config_dir
-from .evaluate import evaluate
+from .evaluate import evaluate, timesformer_test_protocol
+from .timesformer import TIMESFORMER_ZOO, TimeSformer
 from .runtime import is_main
 from .bench import device_meta, time_call, write_csv, _read_rows, interleaved, summarize
 
 # %% auto #0
-__all__ = ['ZOO', 'DATA_HELP', 'FPS_CHOICES', 'FPS_SAID', 'SHAPES', 'COLOUR_NAMES', 'PALETTE', 'TASKS', 'MINI_ARCH',
-           'MINI_VARIANTS', 'MINI_STEPS', 'find_config', 'data_ready', 'zoo_cfg', 'seconds_per_clip', 'zoo_checkpoints',
-           'reproduce_zoo', 'zoo_table', 'synthetic_clips', 'validation_clips', 'mini_model', 'train_mini',
-           'mini_gflops', 'default_workers', 'miniature', 'final_loss', 'mini_step_times', 'mini_summary', 'mini_table',
-           'plot_miniature', 'reproduce_offline']
+__all__ = ['ZOO', 'TIMESFORMER_ROWS', 'DATA_HELP', 'FPS_CHOICES', 'FPS_SAID', 'TIMESFORMER_FPS_SAID', 'SHAPES', 'COLOUR_NAMES',
+           'PALETTE', 'TASKS', 'MINI_ARCH', 'MINI_VARIANTS', 'MINI_STEPS', 'find_config', 'data_ready', 'zoo_cfg',
+           'seconds_per_clip', 'zoo_checkpoints', 'timesformer_zoo_checkpoints', 'reproduce_zoo', 'zoo_table',
+           'synthetic_clips', 'validation_clips', 'mini_model', 'train_mini', 'mini_gflops', 'default_workers',
+           'miniature', 'final_loss', 'mini_step_times', 'mini_summary', 'mini_table', 'plot_miniature',
+           'reproduce_offline']
 
 # %% ../nbs/08_reproduce.ipynb #8eed9d82
 ZOO = [
@@ -37,6 +39,11 @@ ZOO = [
     dict(name='K600 3x2', dataset='kinetics', config='Kinetics/xvit_B16_16x16_k600.yaml', crops=3, views=2, top1=84.71, top5=96.39),
     dict(name='SSv2 3x2', dataset='ssv2', config='SSv2/xvit_B16_16x16.yaml', crops=3, views=2, top1=67.19, top5=91.00),
 ]
+
+TIMESFORMER_ROWS = [   # TIMESFORMER_ZOO without HowTo100M (no config and no loader for its long-video protocol)
+    dict(name=f"{e['model']} {e['dataset']}", dataset='ssv2' if e['dataset'] == 'SSv2' else 'kinetics', data=e['dataset'].lower(),
+         config=e['config'], crops=e['views'][1], views=e['views'][0], top1=e['top1'], top5=e['top5'], checkpoint=e['checkpoint'])
+    for e in TIMESFORMER_ZOO if e['dataset'] != 'HowTo100M']
 
 # %% ../nbs/08_reproduce.ipynb #0334b2dc
 def find_config(name: str, configs=None) -> Path:
@@ -67,13 +74,21 @@ and pass --k600-dir {dir} (the folder holding annotations/val.txt and seq_h5/val
   (each video's class is its template, brackets removed, looked up in labels.json, as the official
    preparation does)
 and pass --ssv2-dir {dir} (the folder holding val_videofolder.txt and seq_h5/).""",
+    'k400': """Kinetics-400 validation set (about 20k videos; for the TimeSformer rows), e.g. with the CVDF mirror's scripts
+(github.com/cvdfoundation/kinetics-dataset, k400 val) and its annotation file val.csv. Then:
+  xvit resize k400/val k400_256/val --short-side 256
+  xvit pack k400/val.csv {dir} --root k400_256/val --dataset kinetics --split val
+  (classes numbered in alphabetical order, as the official preparation does: evaluate a few hundred
+   videos first, a top-1 near chance means the checkpoint numbers its classes otherwise; xvit pack
+   records each video's frame rate, by which the official TimeSformer decoder rescales every clip)
+and pass --k400-dir {dir} (the folder holding annotations/val.txt and seq_h5/val/).""",
 }
 
 def data_ready(dataset: str, root) -> str | None:
     "None when `root` holds a packed validation set of `dataset`; otherwise what is missing and how to make it."
     if root is None: return f"no {dataset} folder given.\n" + DATA_HELP[dataset].format(dir='DIR')
     root = Path(root)
-    need = root/'annotations'/'val.txt' if dataset == 'kinetics' else root/'val_videofolder.txt'
+    need = root/'annotations'/'val.txt' if dataset in ('kinetics', 'k400') else root/'val_videofolder.txt'
     if need.exists() and (root/'seq_h5').is_dir(): return None
     if need.exists(): return f"{root/'seq_h5'} not found (the packed videos).\n" + DATA_HELP[dataset].format(dir=root)
     return f"{need} not found.\n" + DATA_HELP[dataset].format(dir=root)
@@ -114,6 +129,17 @@ def zoo_checkpoints(checkpoints) -> dict:
     if len(paths) != len(ZOO): raise ValueError(f"give 2 checkpoints (K600, SSv2) or 3 (K600 3x1, K600 3x2, SSv2), got {len(paths)}")
     return {e['name']: p for e, p in zip(ZOO, paths)}
 
+def timesformer_zoo_checkpoints(given) -> dict:
+    "{TimeSformer row name: path} from a folder holding the released files under their names, a list of such files, or a dict (row name -> path)."
+    if isinstance(given, dict): return {r['name']: Path(given[r['name']]) for r in TIMESFORMER_ROWS if r['name'] in given}
+    paths = [Path(p) for p in ([given] if isinstance(given, (str, Path)) else given)]
+    if len(paths) == 1 and paths[0].is_dir(): return {r['name']: paths[0]/r['checkpoint'] for r in TIMESFORMER_ROWS if (paths[0]/r['checkpoint']).exists()}
+    released = {r['checkpoint']: r['name'] for r in TIMESFORMER_ROWS}
+    unknown = [str(p) for p in paths if p.name not in released]
+    if unknown: raise ValueError(f"{', '.join(unknown)}: not a released TimeSformer file name, so its row is unknown; keep the README's names "
+                                 f"({', '.join(released)}) or give the folder holding them")
+    return {released[p.name]: p for p in paths}
+
 # %% ../nbs/08_reproduce.ipynb #3310e490
 def _slug(name: str) -> str: return name.lower().replace(' ', '_')
 
@@ -134,44 +160,70 @@ def _fps_modes(entry: dict, k600_dir, fps: str) -> list:
     return {'auto': ['file' if has else 'none'], 'file': ['file'], 'none': ['none'], 'both': ['file', 'none']}[fps]
 
 def _in_zoo_order(done: dict) -> list:
-    return [done[k] for e in ZOO for k in ((e['name'], 'file'), (e['name'], 'none')) if k in done]
+    return [done[k] for e in ZOO + TIMESFORMER_ROWS for k in ((e['name'], 'file'), (e['name'], 'none')) if k in done]
+
+TIMESFORMER_FPS_SAID = {'file': "clips rescaled to 30 fps by each video's frame rate, as the official TimeSformer decoder always does "
+                                "(from {file} where it exists, else the rates the packed files record)",
+                        'none': "clips of NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps (official for 30 fps videos only)"}
+
+def _timesformer_fps_modes(entry: dict, fps: str) -> list:
+    "TimeSformer rows: rescaled by each video's rate ('file', the official decoder's way, whatever `fps` 'auto' or 'file'), 'none', or both."
+    if entry['dataset'] != 'kinetics': return ['none']
+    return {'auto': ['file'], 'file': ['file'], 'none': ['none'], 'both': ['file', 'none']}[fps]
+
+def _timesformer_differences(model, cfg) -> list:
+    "What a TimeSformer checkpoint's weights show and its zoo config disagrees with."
+    have = dict(num_frames=model.num_frames, num_classes=model.num_classes, attention_type=model.attention_type)
+    want = dict(num_frames=cfg.DATA.NUM_FRAMES, num_classes=cfg.MODEL.NUM_CLASSES, attention_type=cfg.TIMESFORMER.ATTENTION_TYPE)
+    return [f"{k}: checkpoint {have[k]!r}, config {want[k]!r}" for k in have if have[k] != want[k]]
 
 def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results', device: str | None = None, dtype=None,
                   batch_size: int | None = None, workers: int | None = None, configs=None, opts=(), fps: str = 'auto', report=print,
-                  **arch) -> list:
-    "Evaluate each zoo row that has data and a checkpoint, beside the official numbers; rows already in `out`/zoo.csv are kept."
+                  k400_dir=None, timesformer_checkpoints=None, **arch) -> list:
+    "Evaluate each zoo row that has data and a checkpoint, beside the official numbers; rows already in `out`/zoo.csv are kept. With `timesformer_checkpoints` (a folder of the released files, the files, or {row: path}), the TimeSformer rows too."
     if fps not in FPS_CHOICES: raise ValueError(f"fps={fps!r}: choose one of {', '.join(FPS_CHOICES)}")
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     ckpts, out = zoo_checkpoints(checkpoints), Path(out)
+    rows = [(e, m) for e in ZOO for m in _fps_modes(e, k600_dir, fps)]
+    if timesformer_checkpoints is not None:
+        ckpts.update(timesformer_zoo_checkpoints(timesformer_checkpoints))
+        rows += [(e, m) for e in TIMESFORMER_ROWS for m in _timesformer_fps_modes(e, fps)]
+    dirs = {'k400': k400_dir, 'k600': k600_dir, 'ssv2': ssv2_dir}
     done = {(r['row'], r.get('fps') or 'none'): r for r in _read_rows(out/'zoo.csv')}
     kind, precision = torch.device(device).type, str(dtype).removeprefix('torch.') if dtype else 'float32'
-    for entry, mode in ((e, m) for e in ZOO for m in _fps_modes(e, k600_dir, fps)):
-        name, key = entry['name'], (entry['name'], mode)
-        data_dir = k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir
+    for entry, mode in rows:
+        name, key, timesformer = entry['name'], (entry['name'], mode), 'checkpoint' in entry
+        data_dir = dirs[entry['data']] if timesformer else k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir
         if key in done:
             ours = (str(ckpts.get(name, done[key]['checkpoint'])), precision)
             if (done[key]['checkpoint'], done[key]['dtype']) != ours:
                 raise ValueError(f"{out/'zoo.csv'} holds {name} for {done[key]['checkpoint']} in {done[key]['dtype']}, not {ours[0]} "
                                  f"in {ours[1]}: give another output folder, or delete that row to evaluate it again")
             continue
-        missing = data_ready(entry['dataset'], data_dir)
+        missing = data_ready('k400' if timesformer and entry['data'] == 'k400' else entry['dataset'], data_dir)
         if missing: report(f"{name}: skipped, {missing}"); continue
-        if name not in ckpts: report(f"{name}: skipped, no checkpoint given (--checkpoints K600 SSV2)"); continue
+        if name not in ckpts:
+            report(f"{name}: skipped, " + (f"{entry['checkpoint']} (from the TimeSformer README) is not among the TimeSformer checkpoints given"
+                                           if timesformer else "no checkpoint given (--checkpoints K600 SSV2)")); continue
         if not ckpts[name].exists(): raise FileNotFoundError(f"{name}: checkpoint {ckpts[name]} not found")
         cfg = zoo_cfg(entry, data_dir, ckpts[name], out/(_slug(name) + ('_fps_file' if mode == 'file' else '')),
                       device, batch_size, workers, configs, list(opts) + ['DATA.USE_FPS_FILE', str(mode == 'file')])
-        if entry['dataset'] == 'kinetics': report(f"{name}: {FPS_SAID[mode].format(file=Path(data_dir)/'annotation'/'val_fps.txt')}")
+        if entry['dataset'] == 'kinetics':
+            report(f"{name}: {(TIMESFORMER_FPS_SAID if timesformer else FPS_SAID)[mode].format(file=Path(data_dir)/'annotation'/'val_fps.txt')}")
         model = load_xvit(ckpts[name], **arch)
+        if timesformer != isinstance(model, TimeSformer):
+            raise ValueError(f"{name}: {ckpts[name]} holds {type(model).__name__} weights, not those of a{' TimeSformer' if timesformer else 'n XViT'}")
         if model.num_classes != cfg.MODEL.NUM_CLASSES:
             raise ValueError(f"{name}: {ckpts[name]} has {model.num_classes} classes but {entry['config']} has MODEL.NUM_CLASSES "
                              f"{cfg.MODEL.NUM_CLASSES}: is it the checkpoint of this dataset?")
-        differ = _arch_differences(model.arch, arch_from_cfg(cfg))
+        differ = _timesformer_differences(model, cfg) if timesformer else _arch_differences(model.arch, arch_from_cfg(cfg))
         if differ: raise ValueError(f"{name}: {ckpts[name]} was built with settings that {entry['config']} does not have "
                                     f"({'; '.join(differ)}): is it the checkpoint of this row?")
         start = time.perf_counter()
         res = evaluate(cfg, model, dtype)
         wall = time.perf_counter() - start
-        per_clip = seconds_per_clip(model, cfg.DATA.NUM_FRAMES, model.img_size, device, dtype, cfg.TEST.BATCH_SIZE if kind != 'cpu' else 2)
+        size = cfg.DATA.TEST_CROP_SIZE if timesformer else model.img_size
+        per_clip = seconds_per_clip(model, cfg.DATA.NUM_FRAMES, size, device, dtype, cfg.TEST.BATCH_SIZE if kind != 'cpu' else 2)
         done[key] = dict(row=name, views=f"{entry['crops']}x{entry['views']}", fps=mode, videos=res['videos'], skipped=res['skipped'],
                           top1=round(res['top1'], 2), top5=round(res['top5'], 2), official_top1=entry['top1'], official_top5=entry['top5'],
                           diff_top1=round(res['top1'] - entry['top1'], 2), diff_top5=round(res['top5'] - entry['top5'], 2),

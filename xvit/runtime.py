@@ -13,6 +13,8 @@ from .config import CfgNode
 from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, load_strict
 from .core import load_checkpoint, atomic_write, exclusive_lock
 from .model import XViT
+from .timesformer import (TimeSformer, is_timesformer_cfg, timesformer_from_cfg, load_timesformer_state,
+                              checkpoint_filter_fn as timesformer_filter)
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +25,9 @@ __all__ = ['log', 'CHECKPOINT_NAME', 'DIGEST_KEY', 'REQUIRED_KEYS', 'build_model
            'last_checkpoint', 'run_lock', 'load_weights']
 
 # %% ../nbs/06_runtime.ipynb #989fdaaf
-def build_model(cfg: CfgNode) -> XViT:
-    "The XViT that `cfg` describes (official keys), randomly initialised."
+def build_model(cfg: CfgNode) -> XViT | TimeSformer:
+    "The model `cfg` describes (official keys), randomly initialised: the official TimeSformer for a TimeSformer config, else the XViT."
+    if is_timesformer_cfg(cfg): return timesformer_from_cfg(cfg)
     if cfg.XVIT.BASE_MODEL not in OFFICIAL_BACKBONES:
         raise ValueError(f"XVIT.BASE_MODEL {cfg.XVIT.BASE_MODEL!r} is not a ViT that xvit can build; choose one of {sorted(OFFICIAL_BACKBONES)}")
     b, arch = cfg.XVIT.BACKBONE, arch_from_cfg(cfg)
@@ -173,10 +176,20 @@ def run_lock(out_dir):
 
 
 # %% ../nbs/06_runtime.ipynb #21dac259
-def load_weights(model: XViT, path, new_classifier: bool = False, checkpoint: dict | None = None) -> XViT:
-    "Load the weights of a training, official or `save_xvit` checkpoint at `path` (or its already loaded `checkpoint`) into `model`, strictly; `new_classifier` keeps the model's own last layer when the class counts differ (fine-tuning)."
+def _load_timesformer(model: TimeSformer, ck: dict, path, new_classifier: bool) -> TimeSformer:
+    # official_state unwraps the trainer's {'model_state': {'model.<key>'}} (and `module.`), plain and Hugging Face state dicts;
+    # the filter resamples time_embed to the model's frames (nearest), as the official loader does
+    sd = timesformer_filter(ck, model)
+    if new_classifier and 'head.weight' in sd and sd['head.weight'].shape != model.head.weight.shape:
+        if is_main(): log.info(f"{path}: {sd['head.weight'].shape[0]} classes, the model has {model.num_classes}: head starts afresh")
+        sd.update({k: v for k, v in model.state_dict().items() if k.startswith('head.')})
+    return load_timesformer_state(model, sd, str(path))
+
+def load_weights(model: XViT | TimeSformer, path, new_classifier: bool = False, checkpoint: dict | None = None) -> XViT | TimeSformer:
+    "Load the weights of a training, official or `save_xvit` checkpoint at `path` (or its already loaded `checkpoint`) into `model` (an XViT, or a TimeSformer from official TimeSformer or our checkpoints), strictly; `new_classifier` keeps the model's own last layer when the class counts differ (fine-tuning)."
     ck = load_checkpoint(path) if checkpoint is None else checkpoint
     if not isinstance(ck, dict): raise ValueError(f"{path} holds a {type(ck).__name__}, not a checkpoint dict")
+    if isinstance(model, TimeSformer): return _load_timesformer(model, ck, path, new_classifier)
     sd = checkpoint_filter_fn(dict(ck.get('model_state', ck)), model)
     if new_classifier and 'head.fc2.weight' in sd and sd['head.fc2.weight'].shape != model.head.fc2.weight.shape:
         if is_main(): log.info(f"{path}: {sd['head.fc2.weight'].shape[0]} classes, the model has {model.num_classes}: head.fc2 starts afresh")

@@ -26,6 +26,7 @@ from .attention import (fused, temporal_mix_, Attention, SpatialAttention, Joint
                             XViTAttention, TemporalHead)
 from .model import XViT, PatchEmbed
 from .convert import load_xvit
+from .timesformer import TimeSformer, DividedBlock
 
 # %% auto #0
 __all__ = ['key_frames', 'token_attention', 'AttentionMaps', 'capture', 'attention_maps', 'patch_maps', 'frame_weights',
@@ -81,10 +82,12 @@ class AttentionMaps:
     mixing: list = field(default_factory=list)
     head: torch.Tensor | None = None
     head_mixing: list = field(default_factory=list)
+    video_cls: bool = False     # one class token for the whole video (TimeSformer); `mixing` then has 1 + T·(N−1) tokens
 
 @torch.no_grad()
-def capture(model: XViT, clip: torch.Tensor, mixing: bool = False) -> AttentionMaps:
-    "Run `model` (eval mode, explicit attention path) on `clip` (B, 3, T, H, W) and keep its attention maps; `mixing` also keeps what rollout needs."
+def capture(model: XViT | TimeSformer, clip: torch.Tensor, mixing: bool = False) -> AttentionMaps:
+    "Run `model` (eval mode, explicit attention path) on `clip` (B, 3, T, H, W) and keep its attention maps; `mixing` also keeps what rollout needs. A TimeSformer's are described in its own section below."
+    if isinstance(model, TimeSformer): return _capture_timesformer(model, clip, mixing)
     model.check_input(clip)
     T = clip.shape[2]
     cls, mixes, head_probs = [], [], []
@@ -106,8 +109,8 @@ def capture(model: XViT, clip: torch.Tensor, mixing: bool = False) -> AttentionM
                          head_probs[-1][:, :, 0] if head_probs else None, [p.mean(1) for p in head_probs])
 
 # %% ../nbs/05_visualise.ipynb #0c74a998
-def attention_maps(model: XViT, clip: torch.Tensor, layer: int | None = None, head: int | str | None = None) -> torch.Tensor:
-    "Class-token attention of each frame over (key frame, key token): (layers, B, T, heads, T, N); a `layer` index, or a `head` index or 'mean', drops that axis."
+def attention_maps(model: XViT | TimeSformer, clip: torch.Tensor, layer: int | None = None, head: int | str | None = None) -> torch.Tensor:
+    "Class-token attention of each frame over (key frame, key token): (layers, B, T, heads, T, N); a `layer` index, or a `head` index or 'mean', drops that axis. For a TimeSformer, query frame t is the class token's copy in frame t's spatial step."
     maps = capture(model, clip).cls
     if layer is not None: maps = maps[layer]
     axis = -3
@@ -136,14 +139,73 @@ def frame_weights(maps: AttentionMaps) -> torch.Tensor:
     w = rows[:, 0, 1:]
     return w / w.sum(-1, keepdim=True)
 
-def rollout(model: XViT, clip: torch.Tensor, per_frame: bool = False, maps: AttentionMaps | None = None) -> torch.Tensor:
-    "Attention rollout: the video's share of each input (frame, token), (B, T, N); `per_frame` gives each frame's class token's, (B, T, T, N). Pass `maps` from `capture(..., mixing=True)` to reuse them."
+def rollout(model: XViT | TimeSformer, clip: torch.Tensor, per_frame: bool = False, maps: AttentionMaps | None = None) -> torch.Tensor:
+    "Attention rollout: the video's share of each input (frame, token), (B, T, N); `per_frame` gives each frame's class token's, (B, T, T, N). Pass `maps` from `capture(..., mixing=True)` to reuse them. For a TimeSformer see its section: token 0 of each frame holds 1/T of the video class token's own share."
     if maps is None or not maps.mixing: maps = capture(model, clip, mixing=True)
+    if maps.video_cls: return _rollout_video_cls(maps, per_frame)
     B, T, N = maps.cls.shape[1], maps.cls.shape[2], maps.grid ** 2 + 1
     rows = F.one_hot(torch.arange(T, device=maps.cls.device) * N, T * N).float().expand(B, T, T * N)   # each frame's class token
     for W in reversed(maps.mixing): rows = _rollout_step(rows, W)
     rows = rows.view(B, T, T, N)
     return rows if per_frame else einsum(frame_weights(maps), rows, 'b t, b t u n -> b u n')
+
+# %% ../nbs/05_visualise.ipynb #ff800cfc
+def _divided_temporal_matrix(P: torch.Tensor) -> torch.Tensor:
+    "(B, N−1, heads, T, T) temporal probabilities -> (B, L, L) head-mean token matrix, L = 1 + T·(N−1), tokens [class, (frame, patch)]; the class token maps to itself."
+    Pm = P.mean(2)                                                      # (B, n, t, u)
+    B, n, T = Pm.shape[:3]
+    W = P.new_zeros(B, 1 + T * n, 1 + T * n)
+    W[:, 0, 0] = 1
+    W[:, 1:, 1:] = einsum(Pm, torch.eye(n, dtype=P.dtype, device=P.device), 'b n t u, n m -> b t n u m').reshape(B, T * n, T * n)
+    return W
+
+def _divided_spatial_matrix(S: torch.Tensor) -> torch.Tensor:
+    "(B, T, heads, N, N) spatial probabilities (class-token copy first) -> (B, L, L) head-mean token matrix; the class token's row is its copies' mean."
+    Sm = S.mean(2)                                                      # (B, t, q, k)
+    B, T, N = Sm.shape[:3]
+    n = N - 1
+    W = S.new_zeros(B, 1 + T * n, 1 + T * n)
+    W[:, 1:, 0] = Sm[:, :, 1:, 0].reshape(B, T * n)
+    W[:, 1:, 1:] = einsum(Sm[:, :, 1:, 1:], torch.eye(T, dtype=S.dtype, device=S.device), 'b t q k, t u -> b t q u k').reshape(B, T * n, T * n)
+    W[:, 0, 0] = Sm[:, :, 0, 0].mean(1)
+    W[:, 0, 1:] = Sm[:, :, 0, 1:].reshape(B, T * n) / T
+    return W
+
+@torch.no_grad()
+def _capture_timesformer(model: TimeSformer, clip: torch.Tensor, mixing: bool) -> AttentionMaps:
+    "`capture` for a divided space-time TimeSformer: the class token's spatial rows per copy, and with `mixing` each block's temporal and spatial token matrices, in forward order."
+    if model.attention_type != 'divided_space_time':
+        raise NotImplementedError(f"attention maps of a {model.attention_type} TimeSformer are not implemented: only divided_space_time "
+                                  "(the attention of every released TimeSformer checkpoint)")
+    model.check_input(clip)
+    T, p = clip.shape[2], model.patch_embed.proj.stride[0]
+    if clip.shape[-1] != clip.shape[-2]: raise ValueError(f"attention maps need square frames (a square patch grid), got {tuple(clip.shape[-2:])}")
+    spatial, mixes = [], []
+    def keep_t(mod, args, out):
+        if mixing: mixes.append(_divided_temporal_matrix(mod.attn_probs))
+        mod.attn_probs = None
+    def keep_s(mod, args, out):
+        S = mod.attn_probs                                              # (B, T, heads, N, N)
+        spatial.append(einsum(S[..., 0, :], torch.eye(T, dtype=S.dtype, device=S.device), 'b t h n, t u -> b t h u n'))
+        if mixing: mixes.append(_divided_spatial_matrix(S))
+        mod.attn_probs = None
+    handles = [h for blk in model.blocks for h in (blk.temporal_attn.register_forward_hook(keep_t), blk.attn.register_forward_hook(keep_s))]
+    was_training = model.training
+    try:
+        with fused(False): logits = model.eval()(clip)
+    finally:
+        for h in handles: h.remove()
+        model.train(was_training)
+    return AttentionMaps(torch.stack(spatial), clip.shape[-1] // p, logits, mixes, video_cls=True)
+
+def _rollout_video_cls(maps: AttentionMaps, per_frame: bool) -> torch.Tensor:
+    "Rollout of the one video class token through the temporal and spatial steps, as (B, T, N) with the class token's share split over [t, 0]."
+    if per_frame: raise ValueError("a TimeSformer has one class token for the whole video, not one per frame: per_frame has no meaning for it")
+    B, T, N = maps.cls.shape[1], maps.cls.shape[2], maps.cls.shape[-1]
+    rows = F.one_hot(torch.zeros(B, 1, dtype=torch.long, device=maps.cls.device), 1 + T * (N - 1)).float()   # the class token
+    for W in reversed(maps.mixing): rows = _rollout_step(rows, W)      # spatial then temporal step of each block, from the top
+    r = rows[:, 0]
+    return torch.cat([(r[:, :1] / T)[:, None].expand(B, T, 1), r[:, 1:].view(B, T, N - 1)], -1)
 
 # %% ../nbs/05_visualise.ipynb #c2478856
 def display_frames(frames: torch.Tensor, size: int = 224) -> np.ndarray:
@@ -362,7 +424,7 @@ class AttentionViewer:
 
 # %% ../nbs/05_visualise.ipynb #15aa6931
 def write_figures(video, out, checkpoint=None, frames: int | None = None, stride: int = 8, layers=None, start: int = 0, **arch) -> list:
-    "Write the attention figures and animations of an XViT on `frames` frames of `video` (every `stride`-th from `start`) into `out`; returns the files written. `layers`: blocks to draw (default: first, middle, last); `arch` overrides what the checkpoint says (as for `load_xvit`)."
+    "Write the attention figures and animations of an XViT (or a TimeSformer checkpoint's model) on `frames` frames of `video` (every `stride`-th from `start`) into `out`; returns the files written. `layers`: blocks to draw (default: first, middle, last); `arch` overrides what the checkpoint says (as for `load_xvit`)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if checkpoint: model = load_xvit(checkpoint, **arch)
     else:
@@ -375,7 +437,8 @@ def write_figures(video, out, checkpoint=None, frames: int | None = None, stride
     if available < start + (T - 1) * stride + 1:
         warnings.warn(f"{video} has {available} frames, fewer than {T} frames every {stride} from frame {start} need: its last frame is repeated (lower --stride or --start)")
     video_frames = read_video(video, range(start, start + T * stride, stride))
-    clip, shown = frames_to_clip(video_frames, model.img_size), display_frames(video_frames, model.img_size)
+    norm = {k: model.pretrained_cfg[k] for k in ('mean', 'std')} if isinstance(model, TimeSformer) else {}   # TimeSformer: 0.45 / 0.225
+    clip, shown = frames_to_clip(video_frames, model.img_size, **norm), display_frames(video_frames, model.img_size)
     written, steps = [], tqdm(total=6, desc='figures', leave=False)
     def save(fig, name):
         fig.savefig(out/name, dpi=90); plt.close(fig); written.append(out/name); steps.update()
@@ -386,10 +449,12 @@ def write_figures(video, out, checkpoint=None, frames: int | None = None, stride
     if bad: raise ValueError(f"layers {bad} do not exist: the model has blocks 0..{depth - 1}")
     weights = Path(checkpoint).name if checkpoint else 'random weights'
     own = own_frame_maps(mp.cls[:, 0], mp.grid).mean(2)
-    save(plot_grid(shown, own[layers], layers, title=f'{Path(video).name}, {weights}: class-token attention over its own frame'), 'grid.png')
+    whose = "the class token's copy in each frame" if mp.video_cls else 'class-token attention'
+    save(plot_grid(shown, own[layers], layers, title=f'{Path(video).name}, {weights}: {whose} over its own frame'), 'grid.png')
     roll = rollout(model, clip, maps=mp)[0]
     with torch.no_grad(): best = model(clip)[0].argmax().item()
-    said = f" '{model.class_names[best]}'" if model.class_names else f' (class {best})'
+    names = getattr(model, 'class_names', None)          # a TimeSformer carries them only when given
+    said = f" '{names[best]}'" if names else f' (class {best})'
     save(plot_grid(shown, patch_maps(roll, mp.grid)[None], ['all'], row_label='rollout', shared=True,
                    title=f'{weights}: attention rollout of the prediction{said} (one colour scale)'), 'rollout.png')
     if mp.head is not None: save(plot_head(mp.head[0]), 'temporal_head.png')
