@@ -181,7 +181,7 @@ def _check_frames(frames, segments, option: str = '--frames'):
                          f"(XVIT.NUM_SEGMENTS): give a multiple of {segments}, or --arch num_segments=N")
 
 def predict_videos(videos, checkpoint, labels=None, top: int = 5, views: str = 'official', as_json: bool = False, dataset: str = 'kinetics',
-                   sampling_rate: int = 16, temporal_views: int | None = None, frames: int | None = None, batch_size: int = 8,
+                   sampling_rate: int | None = None, temporal_views: int | None = None, frames: int | None = None, batch_size: int = 8,
                    device: str | None = None, out=print, **arch) -> list:
     "The `xvit predict` job: top-`top` classes of each video from an XViT or TimeSformer checkpoint (anything `load_xvit` reads), printed (or as JSON); returns [{video, top: [{index, name, probability}]}]."
     import json, torch
@@ -251,7 +251,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--views', choices=['official', 'centre'], default='official',
                    help='official: temporal views x 3 crops, logits summed; centre: one centre clip and crop')
     p.add_argument('--dataset', choices=['kinetics', 'ssv2'], default='kinetics', help="frame sampling: Kinetics' dense clips or SSv2's segments")
-    p.add_argument('--sampling-rate', type=int, default=16, help='Kinetics: take every N-th frame (DATA.SAMPLING_RATE)')
+    p.add_argument('--sampling-rate', type=int, help="Kinetics: take every N-th frame (DATA.SAMPLING_RATE; default 16, for a TimeSformer its released config's: "
+                   "32 for 8 frames, 16 for 16, 4 for 96, counted at 30 fps: the official TimeSformer views rescale by the video's frame rate)")
     p.add_argument('--temporal-views', type=int, help='temporal views (TEST.NUM_ENSEMBLE_VIEWS; default: 1 for Kinetics, 2 for SSv2)')
     p.add_argument('--frames', type=int, help=frames_help)
     p.add_argument('--batch-size', type=int, default=8, help='views per forward pass')

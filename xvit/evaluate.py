@@ -17,15 +17,16 @@ from tqdm.auto import tqdm
 from .config import CfgNode, load_cfg
 from .core import read_video, read_class_names
 from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches, SSv2Dataset
-from .timesformer import is_timesformer_cfg
+from .timesformer import is_timesformer_cfg, TimeSformer
 from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'VIEWS', 'checkpoint_for_test', 'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix',
-           'plot_confusion', 'score_views', 'timesformer_test_protocol', 'write_predictions', 'eval_class_names',
-           'check_finite', 'evaluate', 'run', 'video_views', 'Prediction', 'predict_probs', 'predict']
+__all__ = ['log', 'VIEWS', 'PROTOCOLS', 'TIMESFORMER_SAMPLING_RATES', 'checkpoint_for_test', 'aggregate', 'topk_accuracy',
+           'mean_class_accuracy', 'confusion_matrix', 'plot_confusion', 'score_views', 'timesformer_test_protocol',
+           'write_predictions', 'eval_class_names', 'check_finite', 'evaluate', 'run', 'video_views', 'Prediction',
+           'predict_probs', 'predict']
 
 # %% ../nbs/07_eval.ipynb #9b7ab96e
 def checkpoint_for_test(cfg: CfgNode):
@@ -242,26 +243,47 @@ def run(cfg: CfgNode) -> dict:
 
 # %% ../nbs/07_eval.ipynb #1f71417e
 VIEWS = ('official', 'centre')
+PROTOCOLS = ('xvit', 'timesformer')
+TIMESFORMER_SAMPLING_RATES = {8: 32, 16: 16, 96: 4}   # DATA.SAMPLING_RATE of the released TimeSformer Kinetics configs, by NUM_FRAMES
 
 def video_views(video, num_frames: int = 16, size: int = 224, views: str = 'official', dataset: str = 'kinetics',
-                sampling_rate: int = 16, temporal_views: int | None = None, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> torch.Tensor:
-    "The test views of `video` (a file, or uint8 frames (N, H, W, 3)) as a batch (V, 3, num_frames, size, size), in the official view order."
+                sampling_rate: int | None = None, temporal_views: int | None = None, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
+                protocol: str = 'xvit', fps: float | None = None, target_fps: float = 30) -> torch.Tensor:
+    "The test views of `video` (a file, or uint8 frames (N, H, W, 3)) as a batch (V, 3, num_frames, size, size), in the official view order; `protocol` 'timesformer' cuts the official TimeSformer's (see the text)."
     if views not in VIEWS: raise ValueError(f"views must be one of {VIEWS}, got {views!r}")
     if dataset not in ('kinetics', 'ssv2'): raise ValueError(f"dataset must be 'kinetics' or 'ssv2', got {dataset!r}")
+    if protocol not in PROTOCOLS: raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    ts, kinetics = protocol == 'timesformer', dataset == 'kinetics'
     frames = video if isinstance(video, torch.Tensor) else None
     n = len(frames) if frames is not None else count_frames(video)
-    if views == 'centre':
-        spans, crops = [kinetics_clip_indices(n, num_frames, sampling_rate, 1, 2) if dataset == 'kinetics'   # view 1 of 2: the middle
-                        else ssv2_frame_indices(n, num_frames, 'val')], (1,)
+    if kinetics and sampling_rate is None:
+        if not ts: sampling_rate = 16
+        elif num_frames in TIMESFORMER_SAMPLING_RATES: sampling_rate = TIMESFORMER_SAMPLING_RATES[num_frames]
+        else: raise ValueError(f"no released TimeSformer Kinetics config takes {num_frames} frames (they are {', '.join(f'{f}x{r}' for f, r in TIMESFORMER_SAMPLING_RATES.items())}, "
+                               "NUM_FRAMES x SAMPLING_RATE): give sampling_rate (xvit predict --sampling-rate)")
+    if ts and kinetics and fps is None:                               # the official decoder rescales every clip by the video's own rate
+        if frames is not None: raise ValueError("the official TimeSformer views of decoded frames need the video's frame rate: pass fps "
+                                                f"(its clips span num_frames x sampling_rate frames at target_fps {target_fps:g}, rescaled by the video's rate)")
+        fps = _stream_fps(video)
+        if not fps > 0: raise ValueError(f"{video}: its video stream has no frame rate (PyAV average_rate), by which the official TimeSformer decoder "
+                                         "rescales every clip: pass fps (the video's frames per second)")
+    clip = lambda t, k: kinetics_clip_indices(n, num_frames, sampling_rate, t, k, fps, target_fps)   # fps None: not rescaled
+    reverse = False
+    if ts and not kinetics:                                           # the official TimeSformer SSv2 test: one clip, centre crop, BGR
+        if temporal_views not in (None, 1):
+            raise ValueError(f"temporal_views {temporal_views} with the TimeSformer SSv2 protocol: its official loader gives every temporal view "
+                             "the same clip (the middle frame of each segment), so more views only repeat it")
+        spans, crops, reverse = [ssv2_frame_indices(n, num_frames, 'test', 0)], (1,), True
+    elif views == 'centre':
+        spans, crops = [clip(1, 2) if kinetics else ssv2_frame_indices(n, num_frames, 'val')], (1,)   # Kinetics view 1 of 2: the middle
     else:
-        temporal_views = temporal_views or (1 if dataset == 'kinetics' else 2)
-        spans = [kinetics_clip_indices(n, num_frames, sampling_rate, t, temporal_views) if dataset == 'kinetics'
-                 else ssv2_frame_indices(n, num_frames, 'test', t) for t in range(temporal_views)]
+        temporal_views = temporal_views or (1 if kinetics else 2)
+        spans = [clip(t, temporal_views) if kinetics else ssv2_frame_indices(n, num_frames, 'test', t) for t in range(temporal_views)]
         crops = (0, 1, 2)
     wanted = sorted({i for s in spans for i in s})                        # each frame decoded once, whatever the views share
     got = frames[wanted] if frames is not None else read_video(video, wanted)
     at = {f: j for j, f in enumerate(wanted)}
-    return cut_views(got, [[at[i] for i in s] for s in spans], [(k, c) for k in range(len(spans)) for c in crops], size, size, mean, std)
+    return cut_views(got, [[at[i] for i in s] for s in spans], [(k, c) for k in range(len(spans)) for c in crops], size, size, mean, std, reverse)
 
 # %% ../nbs/07_eval.ipynb #a49b70fd
 class Prediction(NamedTuple):
@@ -277,12 +299,12 @@ def _names(model, labels) -> list | None:
 
 @torch.no_grad()
 def predict_probs(model, videos, views: str = 'official', batch_size: int = 8, progress: bool = False, **view_kwargs) -> torch.Tensor:
-    "(number of videos, num_classes) class probabilities: softmax of each video's mean logits over its test views."
+    "(number of videos, num_classes) class probabilities: softmax of each video's mean logits over its test views (a TimeSformer's: the official TimeSformer's)."
     model.eval()
     dev, dtype = next(model.parameters()).device, next(model.parameters()).dtype
     cfg = getattr(model, 'pretrained_cfg', {})
     view_kwargs = {'num_frames': model.num_frames, 'size': model.img_size, 'mean': cfg.get('mean', (0.5,) * 3),
-                   'std': cfg.get('std', (0.5,) * 3), **view_kwargs}
+                   'std': cfg.get('std', (0.5,) * 3), 'protocol': 'timesformer' if isinstance(model, TimeSformer) else 'xvit', **view_kwargs}
     probs = []
     for video in tqdm(videos, desc='predict', unit='video', disable=not progress, dynamic_ncols=True):
         clips = video_views(video, views=views, **view_kwargs)
@@ -291,13 +313,13 @@ def predict_probs(model, videos, views: str = 'official', batch_size: int = 8, p
     return torch.stack(probs)
 
 def predict(
-    model,                  # an XViT (or any model taking (B, 3, T, H, W) clips), in eval mode
+    model,                  # an XViT or a TimeSformer (or any model taking (B, 3, T, H, W) clips), in eval mode
     video,                  # a video file or uint8 frames (N, H, W, 3); or a list of them
-    views: str = 'official',  # 'official': the dataset's test views (Kinetics: 3 temporal x 3 crops); 'centre': one view
+    views: str = 'official',  # 'official': the dataset's test views (Kinetics: 1 temporal x 3 crops); 'centre': one view
     labels=None,            # class names: a list or a file; None: the names the model carries, else indices
     k: int = 5,             # how many classes to return per video
     batch_size: int = 8,    # views per forward pass
-    **view_kwargs,          # `video_views` options: num_frames, dataset, sampling_rate, temporal_views...
+    **view_kwargs,          # `video_views` options: num_frames, dataset, sampling_rate, temporal_views, fps, protocol...
 ) -> list:                  # [Prediction(name, probability), ...] best first; a list of those for a list of videos
     "The top `k` classes of a video, from the softmax of its views' mean logits."
     many = isinstance(video, (list, tuple))

@@ -82,7 +82,7 @@ class AttentionMaps:
     mixing: list = field(default_factory=list)
     head: torch.Tensor | None = None
     head_mixing: list = field(default_factory=list)
-    video_cls: bool = False     # one class token for the whole video (TimeSformer); `mixing` then has 1 + T·(N−1) tokens
+    video_cls: bool = False     # one class token for the whole video (divided or joint TimeSformer); `mixing` then has 1 + T·(N−1) tokens
 
 @torch.no_grad()
 def capture(model: XViT | TimeSformer, clip: torch.Tensor, mixing: bool = False) -> AttentionMaps:
@@ -110,7 +110,7 @@ def capture(model: XViT | TimeSformer, clip: torch.Tensor, mixing: bool = False)
 
 # %% ../nbs/05_visualise.ipynb #0c74a998
 def attention_maps(model: XViT | TimeSformer, clip: torch.Tensor, layer: int | None = None, head: int | str | None = None) -> torch.Tensor:
-    "Class-token attention of each frame over (key frame, key token): (layers, B, T, heads, T, N); a `layer` index, or a `head` index or 'mean', drops that axis. For a TimeSformer, query frame t is the class token's copy in frame t's spatial step."
+    "Class-token attention of each frame over (key frame, key token): (layers, B, T, heads, T, N); a `layer` index, or a `head` index or 'mean', drops that axis. For a TimeSformer, query frame t is the class token's copy in frame t's spatial step (divided), frame t's own class token (space-only), or the video's one class token, the same row for every t (joint)."
     maps = capture(model, clip).cls
     if layer is not None: maps = maps[layer]
     axis = -3
@@ -140,7 +140,7 @@ def frame_weights(maps: AttentionMaps) -> torch.Tensor:
     return w / w.sum(-1, keepdim=True)
 
 def rollout(model: XViT | TimeSformer, clip: torch.Tensor, per_frame: bool = False, maps: AttentionMaps | None = None) -> torch.Tensor:
-    "Attention rollout: the video's share of each input (frame, token), (B, T, N); `per_frame` gives each frame's class token's, (B, T, T, N). Pass `maps` from `capture(..., mixing=True)` to reuse them. For a TimeSformer see its section: token 0 of each frame holds 1/T of the video class token's own share."
+    "Attention rollout: the video's share of each input (frame, token), (B, T, N); `per_frame` gives each frame's class token's, (B, T, T, N). Pass `maps` from `capture(..., mixing=True)` to reuse them. For a divided or joint TimeSformer see its section: token 0 of each frame holds 1/T of the video class token's own share, and `per_frame` is refused; a space-only one is rolled out like XViT with the mean head."
     if maps is None or not maps.mixing: maps = capture(model, clip, mixing=True)
     if maps.video_cls: return _rollout_video_cls(maps, per_frame)
     B, T, N = maps.cls.shape[1], maps.cls.shape[2], maps.grid ** 2 + 1
@@ -171,39 +171,71 @@ def _divided_spatial_matrix(S: torch.Tensor) -> torch.Tensor:
     W[:, 0, 1:] = Sm[:, :, 0, 1:].reshape(B, T * n) / T
     return W
 
+def _joint_order(T: int, n: int, device=None) -> torch.Tensor:
+    "Index into the official joint token order [class, (patch, frame)] of each token in ours, [class, (frame, patch)]."
+    return torch.cat([torch.zeros(1, dtype=torch.long), 1 + torch.arange(T * n).view(n, T).t().flatten()]).to(device)
+
+def _joint_cls(P: torch.Tensor, T: int) -> torch.Tensor:
+    "(B, heads, L, L) joint probabilities, official order -> the video class token's row in XViT's layout (B, T, heads, T, N): the same row for every query frame t, its own key's weight split evenly over [u, 0]."
+    B, H, L = P.shape[:3]
+    n = (L - 1) // T
+    row = P[:, :, 0, _joint_order(T, n, P.device)]                     # (B, heads, L), ours
+    keys = torch.cat([(row[:, :, :1] / T)[:, :, None].expand(B, H, T, 1), row[:, :, 1:].view(B, H, T, n)], -1)
+    return keys[:, None].expand(B, T, H, T, n + 1)
+
+def _block_diagonal(S: torch.Tensor) -> torch.Tensor:
+    "(B, T, heads, N, N) per-frame probabilities -> (B, T·N, T·N) head-mean token matrix, zero between frames."
+    Sm = S.mean(2)
+    B, T, N = Sm.shape[:3]
+    return einsum(Sm, torch.eye(T, dtype=S.dtype, device=S.device), 'b t q k, t u -> b t q u k').reshape(B, T * N, T * N)
+
+def _per_frame_cls(S: torch.Tensor) -> torch.Tensor:
+    "(B, T, heads, N, N) per-frame probabilities, class token first -> its rows in XViT's layout (B, T, heads, T, N), zero outside frame t."
+    return einsum(S[..., 0, :], torch.eye(S.shape[1], dtype=S.dtype, device=S.device), 'b t h n, t u -> b t h u n')
+
 @torch.no_grad()
 def _capture_timesformer(model: TimeSformer, clip: torch.Tensor, mixing: bool) -> AttentionMaps:
-    "`capture` for a divided space-time TimeSformer: the class token's spatial rows per copy, and with `mixing` each block's temporal and spatial token matrices, in forward order."
-    if model.attention_type != 'divided_space_time':
-        raise NotImplementedError(f"attention maps of a {model.attention_type} TimeSformer are not implemented: only divided_space_time "
-                                  "(the attention of every released TimeSformer checkpoint)")
+    "`capture` for a TimeSformer of any attention type (see its section): the class-token rows in XViT's layout, and with `mixing` each attention step's head-mean token matrix, in forward order."
     model.check_input(clip)
-    T, p = clip.shape[2], model.patch_embed.proj.stride[0]
+    B, T, p = clip.shape[0], clip.shape[2], model.patch_embed.proj.stride[0]
     if clip.shape[-1] != clip.shape[-2]: raise ValueError(f"attention maps need square frames (a square patch grid), got {tuple(clip.shape[-2:])}")
-    spatial, mixes = [], []
-    def keep_t(mod, args, out):
+    kind = model.attention_type
+    rows, mixes = [], []
+    def keep_t(mod, args, out):                                         # divided: the temporal step, without the class token
         if mixing: mixes.append(_divided_temporal_matrix(mod.attn_probs))
         mod.attn_probs = None
-    def keep_s(mod, args, out):
-        S = mod.attn_probs                                              # (B, T, heads, N, N)
-        spatial.append(einsum(S[..., 0, :], torch.eye(T, dtype=S.dtype, device=S.device), 'b t h n, t u -> b t h u n'))
-        if mixing: mixes.append(_divided_spatial_matrix(S))
+    def keep(mod, args, out):
+        P = mod.attn_probs
+        if kind == 'divided_space_time':                                # (B, T, heads, N, N): a copy of the class token in every frame
+            rows.append(_per_frame_cls(P))
+            if mixing: mixes.append(_divided_spatial_matrix(P))
+        elif kind == 'space_only':                                      # (B·T, heads, N, N): every frame its own sequence and class token
+            S = P.unflatten(0, (B, T))
+            rows.append(_per_frame_cls(S))
+            if mixing: mixes.append(_block_diagonal(S))
+        else:                                                           # joint: (B, heads, L, L), one sequence in the official (n t) order
+            rows.append(_joint_cls(P, T))
+            if mixing:
+                order = _joint_order(T, (P.shape[-1] - 1) // T, P.device)
+                mixes.append(P.mean(1)[:, order][:, :, order])
         mod.attn_probs = None
-    handles = [h for blk in model.blocks for h in (blk.temporal_attn.register_forward_hook(keep_t), blk.attn.register_forward_hook(keep_s))]
+    handles = [blk.attn.register_forward_hook(keep) for blk in model.blocks]
+    if kind == 'divided_space_time': handles += [blk.temporal_attn.register_forward_hook(keep_t) for blk in model.blocks]   # hooks fire in forward order
     was_training = model.training
     try:
         with fused(False): logits = model.eval()(clip)
     finally:
         for h in handles: h.remove()
         model.train(was_training)
-    return AttentionMaps(torch.stack(spatial), clip.shape[-1] // p, logits, mixes, video_cls=True)
+    # space-only: T class tokens averaged before the norm, so its rollout is XViT's with the mean head (video_cls False)
+    return AttentionMaps(torch.stack(rows), clip.shape[-1] // p, logits, mixes, video_cls=kind != 'space_only')
 
 def _rollout_video_cls(maps: AttentionMaps, per_frame: bool) -> torch.Tensor:
-    "Rollout of the one video class token through the temporal and spatial steps, as (B, T, N) with the class token's share split over [t, 0]."
-    if per_frame: raise ValueError("a TimeSformer has one class token for the whole video, not one per frame: per_frame has no meaning for it")
+    "Rollout of the one video class token through every attention step (divided: temporal and spatial; joint: one per block), as (B, T, N) with the class token's share split over [t, 0]."
+    if per_frame: raise ValueError("a divided or joint TimeSformer has one class token for the whole video, not one per frame: per_frame has no meaning for it")
     B, T, N = maps.cls.shape[1], maps.cls.shape[2], maps.cls.shape[-1]
     rows = F.one_hot(torch.zeros(B, 1, dtype=torch.long, device=maps.cls.device), 1 + T * (N - 1)).float()   # the class token
-    for W in reversed(maps.mixing): rows = _rollout_step(rows, W)      # spatial then temporal step of each block, from the top
+    for W in reversed(maps.mixing): rows = _rollout_step(rows, W)      # from the top: divided, spatial then temporal step of each block
     r = rows[:, 0]
     return torch.cat([(r[:, :1] / T)[:, None].expand(B, T, 1), r[:, 1:].view(B, T, N - 1)], -1)
 
@@ -449,7 +481,8 @@ def write_figures(video, out, checkpoint=None, frames: int | None = None, stride
     if bad: raise ValueError(f"layers {bad} do not exist: the model has blocks 0..{depth - 1}")
     weights = Path(checkpoint).name if checkpoint else 'random weights'
     own = own_frame_maps(mp.cls[:, 0], mp.grid).mean(2)
-    whose = "the class token's copy in each frame" if mp.video_cls else 'class-token attention'
+    whose = {'divided_space_time': "the class token's copy in each frame", 'joint_space_time': "the video's class token",
+             'space_only': "each frame's class token"}.get(getattr(model, 'attention_type', None), 'class-token attention')
     save(plot_grid(shown, own[layers], layers, title=f'{Path(video).name}, {weights}: {whose} over its own frame'), 'grid.png')
     roll = rollout(model, clip, maps=mp)[0]
     with torch.no_grad(): best = model(clip)[0].argmax().item()
