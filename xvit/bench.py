@@ -497,22 +497,24 @@ def _frame_size(ds) -> str:
 
 def eval_views_benchmark(roots: dict, temporal=(1, 2), videos: int = 12, rounds: int = 5, batch: int = 16, workers=(0,),
                          threads: int = 1, progress=print) -> list:
-    "Test-loader throughput (no model) per view (the official items) and per video (`TEST.PER_VIDEO`): every (dataset of `roots`, 3 x t views, path, loader workers) passes over the first `videos` videos once per round, in a shuffled order, after one pass to warm up (worker processes are started once and kept); a row each with clips/s of the median pass and the median per-round speed-up over per view. With no workers the whole loader runs in this process; with workers, the batches they hand over."
+    "Test-loader throughput (no model) per view (the official items) and per video (`TEST.PER_VIDEO`): for every (dataset of `roots`, 3 x t views, loader workers) the two loaders pass over the first `videos` videos in turns, `rounds` times each, in a shuffled order, after one pass to warm up (worker processes are started once and kept); a row each with clips/s of the median pass and the median per-round speed-up over per view. With no workers the whole loader runs in this process; with workers, the batches they hand over."
     from xvit.data import build_dataset, build_loader
     prev = torch.get_num_threads(); torch.set_num_threads(threads)
     try:
-        fns, info = {}, {}
+        times, info = {}, {}
         for name, root in roots.items():
             for t in temporal:
-                for w in workers:
+                for w in workers:           # one pair of loaders at a time, as a test run has one loader: nothing else's memory between passes
+                    fns = {}
                     for path in ('per_view', 'per_video'):
                         cfg = eval_cfg(root, name, t, batch, w, path == 'per_video')
                         ds = build_dataset(cfg, 'test'); ds.videos = ds.videos[:videos]
                         loader = build_loader(cfg, 'test', dataset=ds)
                         fns[(name, t, w, path)] = lambda loader=loader: sum(len(b[0]) for b in loader)
                         info[(name, t, w, path)] = dict(clips=len(ds), videos=len(ds.videos), frame_size=_frame_size(ds), fps_file=ds.fps_file is not None)
-        progress(f"{len(fns)} loaders, {rounds} rounds")
-        times = interleaved(fns, rounds, 1)
+                    progress(f"{name} 3x{t}, {w} workers: {rounds} rounds")
+                    times |= interleaved(fns, rounds, 1)
+                    del fns, loader                 # the worker processes end
         meta = device_meta('cpu') | dict(cpus=os.cpu_count())
     finally: torch.set_num_threads(prev)
     rows = []

@@ -703,10 +703,28 @@ class PerVideo(torch.utils.data.Dataset):
         ds, pieces = self.dataset, self.pieces(k)
         if self.jpeg: return [ds.load_views(v, True, ks) for v, ks in pieces]
         n, d = sum(len(ks) for _, ks in pieces), ds.cfg.DATA
-        out, at, got = _new_tensor((n, 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE)), 0, []
+        out, at, got = self._batch((n, 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE)), 0, []
         for v, ks in pieces:
             got.append(ds.load_views(v, False, ks, out[at:at + len(ks)])); at += len(ks)
         return (out,) + _labels(got)
+
+    def _batch(self, shape) -> torch.Tensor:
+        "Memory for one batch: in a loader worker, fresh shared memory; in this process, an earlier batch's memory once nothing else holds it."
+        # Writing to freshly allocated memory costs a page fault per 4 KiB page; without loader workers that was about a third of the
+        # loader's time. Only memory that no tensor outside this object can reach is reused, so a batch the caller keeps never changes.
+        # Two buffers: `for batch in loader` still holds the last batch while it asks for the next one.
+        if torch.utils.data.get_worker_info() is not None or not hasattr(torch._C, '_storage_Use_Count'): return _new_tensor(shape)
+        full = (self.batch_size,) + tuple(shape[1:])          # a last, shorter batch takes the first rows of a full one
+        spares = self.__dict__.setdefault('_spares', [])
+        free = next((t for t, refs in spares if t.shape == full and _storage_refs(t) == refs), None)
+        if free is None:
+            free = torch.empty(full)
+            spares[:] = (spares + [(free, _storage_refs(free))])[-2:]   # the count when only this object holds it
+        return free[:shape[0]]                              # a tensor of its own, which raises the count while the caller holds it
+
+def _storage_refs(t: torch.Tensor) -> int:
+    "How many tensors (and storage objects) share `t`'s memory."
+    return torch._C._storage_Use_Count(t.untyped_storage()._cdata)
 
 def _labels(got) -> tuple:
     "Labels, items and meta of a batch's pieces `(clips, label, items, meta)`, one row per view."
