@@ -84,6 +84,15 @@ class AttentionMaps:
     head_mixing: list = field(default_factory=list)
     video_cls: bool = False     # one class token for the whole video (divided or joint TimeSformer); `mixing` then has 1 + T·(N−1) tokens
 
+def _forward_hooked(model, clip, handles) -> torch.Tensor:
+    "`model`'s logits on `clip` in eval mode through the explicit attention path (the one that keeps its maps); then `handles` are removed and the model's mode restored, whatever happened."
+    was_training = model.training
+    try:
+        with fused(False): return model.eval()(clip)
+    finally:
+        for h in handles: h.remove()
+        model.train(was_training)
+
 @torch.no_grad()
 def capture(model: XViT | TimeSformer, clip: torch.Tensor, mixing: bool = False) -> AttentionMaps:
     "Run `model` (eval mode, explicit attention path) on `clip` (B, 3, T, H, W) and keep its attention maps; `mixing` also keeps what rollout needs. A TimeSformer's are described in its own section below."
@@ -99,12 +108,7 @@ def capture(model: XViT | TimeSformer, clip: torch.Tensor, mixing: bool = False)
     def keep_head(mod, args, out): head_probs.append(mod.attn_probs)
     head_blocks = model.head.blocks if isinstance(model.head, TemporalHead) else []
     handles = [b.attn.register_forward_hook(keep) for b in model.blocks] + [b.attn.register_forward_hook(keep_head) for b in head_blocks]
-    was_training = model.training
-    try:
-        with fused(False): logits = model.eval()(clip)
-    finally:
-        for h in handles: h.remove()
-        model.train(was_training)
+    logits = _forward_hooked(model, clip, handles)
     return AttentionMaps(torch.stack(cls), model.patch_embed.grid, logits, mixes,
                          head_probs[-1][:, :, 0] if head_probs else None, [p.mean(1) for p in head_probs])
 
@@ -221,12 +225,7 @@ def _capture_timesformer(model: TimeSformer, clip: torch.Tensor, mixing: bool) -
         mod.attn_probs = None
     handles = [blk.attn.register_forward_hook(keep) for blk in model.blocks]
     if kind == 'divided_space_time': handles += [blk.temporal_attn.register_forward_hook(keep_t) for blk in model.blocks]   # hooks fire in forward order
-    was_training = model.training
-    try:
-        with fused(False): logits = model.eval()(clip)
-    finally:
-        for h in handles: h.remove()
-        model.train(was_training)
+    logits = _forward_hooked(model, clip, handles)
     # space-only: T class tokens averaged before the norm, so its rollout is XViT's with the mean head (video_cls False)
     return AttentionMaps(torch.stack(rows), clip.shape[-1] // p, logits, mixes, video_cls=kind != 'space_only')
 
