@@ -32,7 +32,7 @@ from .timesformer import TimeSformer, DividedBlock
 __all__ = ['key_frames', 'token_attention', 'AttentionMaps', 'capture', 'attention_maps', 'patch_maps', 'frame_weights',
            'rollout', 'display_frames', 'overlay', 'plot_grid', 'own_frame_maps', 'plot_head', 'save_animation',
            'animate', 'receptive_field', 'video_tokens', 'figure1_fields', 'plot_figure1', 'key_frame_maps',
-           'AttentionViewer', 'write_figures']
+           'model_clip', 'AttentionViewer', 'write_figures']
 
 # %% ../nbs/05_visualise.ipynb #2f00301b
 def key_frames(attn: XViTAttention, T: int) -> torch.Tensor:
@@ -371,6 +371,11 @@ def key_frame_maps(cls: torch.Tensor, grid: int, t: int) -> torch.Tensor:
     return patch_maps(cls[t].mean(0), grid)
 
 # %% ../nbs/05_visualise.ipynb #da3b857a
+def model_clip(model, frames: torch.Tensor) -> torch.Tensor:
+    "`frames_to_clip` with `model`'s crop size and normalisation (a TimeSformer's is mean 0.45, std 0.225; XViT's 0.5)."
+    norm = {k: model.pretrained_cfg[k] for k in ('mean', 'std')} if isinstance(model, TimeSformer) else {}
+    return frames_to_clip(frames, model.img_size, **norm)
+
 class AttentionViewer:
     "Widgets over the attention maps of several models on one clip: variant, layer (or rollout), head, query frame, opacity. `maps`: `capture(..., mixing=True)` results to reuse, by model name."
     def __init__(self, models: dict, frames: torch.Tensor, span: int = 2, maps: dict | None = None):
@@ -401,7 +406,7 @@ class AttentionViewer:
             self.head.value = head if head in [v for _, v in self.head.options] else 'mean'
         finally: self._busy = False
 
-    def clip(self, name: str) -> torch.Tensor: return frames_to_clip(self.frames, self.models[name].img_size)
+    def clip(self, name: str) -> torch.Tensor: return model_clip(self.models[name], self.frames)
     @property
     def shown(self) -> np.ndarray:
         "The crops of the current model's size (made once per size)."
@@ -417,8 +422,9 @@ class AttentionViewer:
         "The current query frame's map over all key frames, (T, grid, grid)."
         name, t = self.variant.value, self.frame.value
         mp = self.maps(name)
-        if self.layer.value == 'rollout':
-            return patch_maps(rollout(self.models[name], None, per_frame=True, maps=mp)[0, t], mp.grid)
+        if self.layer.value == 'rollout':   # one class token for the video (divided, joint TimeSformer): its rollout, whatever the query frame
+            return patch_maps(rollout(self.models[name], None, maps=mp)[0] if mp.video_cls else
+                              rollout(self.models[name], None, per_frame=True, maps=mp)[0, t], mp.grid)
         cls = mp.cls[self.layer.value, 0, t]                          # (heads, T, N)
         cls = cls.mean(0) if self.head.value == 'mean' else cls[self.head.value]
         return patch_maps(cls, mp.grid)
@@ -468,8 +474,7 @@ def write_figures(video, out, checkpoint=None, frames: int | None = None, stride
     if available < start + (T - 1) * stride + 1:
         warnings.warn(f"{video} has {available} frames, fewer than {T} frames every {stride} from frame {start} need: its last frame is repeated (lower --stride or --start)")
     video_frames = read_video(video, range(start, start + T * stride, stride))
-    norm = {k: model.pretrained_cfg[k] for k in ('mean', 'std')} if isinstance(model, TimeSformer) else {}   # TimeSformer: 0.45 / 0.225
-    clip, shown = frames_to_clip(video_frames, model.img_size, **norm), display_frames(video_frames, model.img_size)
+    clip, shown = model_clip(model, video_frames), display_frames(video_frames, model.img_size)
     written, steps = [], tqdm(total=6, desc='figures', leave=False)
     def save(fig, name):
         fig.savefig(out/name, dpi=90); plt.close(fig); written.append(out/name); steps.update()
