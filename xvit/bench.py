@@ -455,14 +455,13 @@ def standin_frames(size=(256, 602), step: int = 1, num_frames: int = 250) -> tor
 def eval_standin(root, dataset: str = 'kinetics', videos: int = 64, fps: float | None = 25.0, size=None) -> Path:
     "A test set of `videos` packed copies of the `bikes` sample in the official layout: Kinetics (10 s at 25 fps, 602 x 256, with an fps file unless `fps` is None) or SSv2 (50 frames at 427 x 240, as its 12 fps 240p videos). Packed once and copied; a rerun adds what is missing."
     import shutil
-    from xvit.data import write_frames_h5
+    from xvit.data import write_frames_h5, h5_num_frames
     root = Path(root)
     if dataset == 'kinetics':
         (root/'seq_h5'/'val').mkdir(parents=True, exist_ok=True); (root/'annotations').mkdir(exist_ok=True)
         first = root/'seq_h5'/'val'/'v00000.h5'
         if not first.exists(): write_frames_h5(first, standin_frames(size or (256, 602)), fps=25.0)
-        import h5py
-        with h5py.File(first, 'r') as f: n = len(f[next(iter(f.keys()))])
+        n = h5_num_frames(first)
         for i in range(1, videos):
             if not (dst := root/'seq_h5'/'val'/f'v{i:05d}.h5').exists(): shutil.copyfile(first, dst)
         (root/'annotations'/'val.txt').write_text(''.join(f'v{i:05d},{n},{i % 600}\n' for i in range(videos)))
@@ -530,7 +529,7 @@ def eval_views_benchmark(roots: dict, temporal=(1, 2), videos: int = 12, rounds:
 # %% ../nbs/04_benchmark.ipynb #67021b26
 def stage_costs(root, dataset: str = 'kinetics', rounds: int = 7, threads: int = 1) -> list:
     "CPU cost (ms, the median of interleaved rounds, `threads` threads) of each stage of testing the first video of `root` 3 x 1: reading its frames' JPEG bytes, decoding them, resizing them with one crop and with three; a whole per-view item (x 3) and per-video item; and writing one clip into fresh shared memory (how a loader worker hands it over), into fresh memory, and into memory used before (as into cached pinned memory)."
-    from xvit.data import build_dataset, read_jpegs_h5, split_jpegs, decode_jpegs
+    from xvit.data import build_dataset, read_jpegs_h5, split_jpegs, decode_jpegs, _shared_tensor
     prev = torch.get_num_threads(); torch.set_num_threads(threads)
     try:
         ds = build_dataset(eval_cfg(root, dataset, 1), 'test')
@@ -539,7 +538,7 @@ def stage_costs(root, dataset: str = 'kinetics', rounds: int = 7, threads: int =
         jpegs = split_jpegs(*read_jpegs_h5(v['h5'], frames, v.get('key'))[1:])
         decoded = torch.stack(decode_jpegs(jpegs))
         clip = ds.cut(decoded, spans, views[:1])[0]
-        shared = lambda: torch.empty(0).new(torch.empty(0)._typed_storage()._new_shared(clip.numel())).view(clip.shape)
+        shared = lambda: _shared_tensor(clip.shape)
         reused = torch.empty_like(clip)
         fns = {'read the JPEG bytes (h5)': lambda: read_jpegs_h5(v['h5'], frames, v.get('key')),
                'decode the frames (libjpeg-turbo)': lambda: decode_jpegs(jpegs),

@@ -126,7 +126,7 @@ def convert_to_official(src, dst) -> Path:
     src, dst = Path(src), Path(dst)
     _not_source(src, (dst,), arguments=True)
     ck = load_checkpoint(src)
-    if isinstance(ck, dict) and 'model_state' in ck: to_official(src, dst)   # a training checkpoint (its config goes along); read again to name it in errors
+    if isinstance(ck, dict) and 'model_state' in ck: to_official(ck, dst, name=str(src))   # a training checkpoint (its config goes along)
     elif not src.with_suffix('.json').exists():
         raise ValueError(f"{src} is a plain state dict without {src.with_suffix('.json').name} beside it, so its architecture is unknown: "
                          "give the save_xvit file with its .json, or a training checkpoint of xvit run")

@@ -246,7 +246,7 @@ def load_xvit(
     if not isinstance(ck, dict): raise ValueError(f"{path} holds a {type(ck).__name__}, not a checkpoint or a state dict")
     if not meta.exists() and _is_timesformer(ck):
         from xvit.timesformer import from_timesformer
-        return _set_class_names(from_timesformer(path, **arch), class_names)    # read again, so that its errors name the file
+        return _set_class_names(from_timesformer(ck, str(path), **arch), class_names)
     if 'model_state' in ck:
         if 'temp_embed' in ck['model_state']:                # a training checkpoint of ours: our names, the official config
             _check_digest(ck, str(path))
@@ -295,9 +295,10 @@ def to_official(
     source,          # an XViT, a training checkpoint of ours (dict or file), or a `save_xvit` state dict (dict or file)
     path=None,       # where to write the official checkpoint (atomically); None: only return it
     drop_rate=None,  # `MODEL.DROPOUT_RATE` of the mean-head model (its classifier is `new_fc` above 0, `base_model.head` at 0); None: from the model or stored cfg, else 0.5
+    name: str | None = None,   # what errors call `source` (default: its path, or 'the checkpoint'): a dict already loaded from a file
 ) -> dict:           # `{'model_state': ...}` with the official key names, and the official `cfg` (and the checkpoint's `epoch`, where it has one)
     "Rename xvit weights to the official XViT layout, so that the official tools load all of them."
-    name = str(source) if isinstance(source, (str, Path)) else 'the checkpoint'
+    name = name or (str(source) if isinstance(source, (str, Path)) else 'the checkpoint')
     if isinstance(source, (str, Path)): source = load_checkpoint(source)
     model = source if isinstance(source, torch.nn.Module) else None
     if model is not None and not isinstance(model, XViT):

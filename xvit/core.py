@@ -15,7 +15,8 @@ from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
 __all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'read_video',
-           'frames_to_clip', 'read_class_names', 'load_checkpoint', 'atomic_write', 'exclusive_lock', 'count_flops']
+           'frames_to_clip', 'model_norm', 'read_class_names', 'load_checkpoint', 'atomic_write', 'exclusive_lock',
+           'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 _SHIPPED = {'samples': 'data', 'bench_results': 'bench_results'}   # package folder -> folder under nbs/ in a checkout
@@ -114,6 +115,11 @@ def frames_to_clip(
     x = F.interpolate(x, size=(nh, nw), mode='bilinear', align_corners=False)
     top, left = (nh - size) // 2, (nw - size) // 2
     return x[..., top:top + size, left:left + size].permute(1, 0, 2, 3)[None]
+
+def model_norm(model) -> dict:
+    "The `mean` and `std` a model's input is normalised with: its timm `pretrained_cfg`'s (an XViT's 0.5 and 0.5, a TimeSformer's 0.45 and 0.225), 0.5 without one."
+    cfg = getattr(model, 'pretrained_cfg', None) or {}
+    return {k: tuple(cfg.get(k, (0.5,) * 3)) for k in ('mean', 'std')}
 
 # %% ../nbs/00_core.ipynb #809dcd30
 def read_class_names(path) -> list:

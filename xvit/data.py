@@ -20,7 +20,7 @@ from .config import CfgNode, get_cfg, merge_cfg
 
 # %% auto #0
 __all__ = ['log', 'SSV2_MODES', 'JPEG_DTYPE', 'ID_BITS', 'CPU_CHUNK', 'MULTI_SCALES', 'DATASETS', 'clip_start_end',
-           'kinetics_clip_indices', 'ssv2_frame_indices', 'encode_jpeg', 'write_frames_h5', 'h5_num_frames',
+           'kinetics_clip_indices', 'ssv2_frame_indices', 'encode_jpeg', 'write_frames_h5', 'h5_num_frames', 'h5_fps',
            'read_frames_h5', 'read_jpegs_h5', 'split_jpegs', 'decode_jpegs', 'synthetic_frames', 'frame_ids',
            'synthetic_video', 'normalize', 'short_side_scale', 'uniform_crop', 'normalise_clip', 'cut_views',
            'random_short_side_scale_jitter', 'random_crop', 'horizontal_flip', 'spatial_sampling',
@@ -103,6 +103,10 @@ def write_frames_h5(path, frames, key: str = 'frames', quality: int = 95, fps: f
 def h5_num_frames(path, key: str | None = None) -> int:
     "Number of frames in a packed video (its real length, as SSv2 uses)."
     with h5py.File(path, 'r') as f: return len(f[key or next(iter(f.keys()))])
+
+def h5_fps(path, key: str | None = None) -> float:
+    "The frame rate `xvit pack` recorded with a packed video (0: not recorded)."
+    with h5py.File(path, 'r') as f: return float(f[key or next(iter(f.keys()))].attrs.get('fps', 0.0))
 
 def _decode_jpeg(b: np.ndarray, path, i) -> torch.Tensor:
     try: return decode_jpeg(torch.from_numpy(b), mode=ImageReadMode.RGB).permute(1, 2, 0)   # libjpeg-turbo, ~2x PIL's speed
@@ -411,10 +415,13 @@ class UnreadableVideo(Exception):
 
 _READ_ERRORS = (OSError, KeyError, IndexError, ValueError)    # what h5py, PyAV and our readers raise for a bad file
 
+def _shared_tensor(shape) -> torch.Tensor:
+    "An empty float tensor in shared memory, which a loader worker hands to the main process without a copy."
+    return torch.empty(0).new(torch.empty(0)._typed_storage()._new_shared(math.prod(shape))).view(shape)
+
 def _new_tensor(shape) -> torch.Tensor:
     "An empty float tensor; in a loader worker, in shared memory from the start (as `default_collate` does), so handing it to the main process copies nothing."
-    if torch.utils.data.get_worker_info() is None: return torch.empty(shape)
-    return torch.empty(0).new(torch.empty(0)._typed_storage()._new_shared(math.prod(shape))).view(shape)
+    return torch.empty(shape) if torch.utils.data.get_worker_info() is None else _shared_tensor(shape)
 
 @contextmanager
 def _reading():
@@ -702,11 +709,15 @@ class PerVideo(torch.utils.data.Dataset):
         if not 0 <= k < len(self): raise IndexError(f"batch {k} out of range for {len(self)} batches")
         ds, pieces = self.dataset, self.pieces(k)
         if self.jpeg: return [ds.load_views(v, True, ks) for v, ks in pieces]
-        n, d = sum(len(ks) for _, ks in pieces), ds.cfg.DATA
-        out, at, got = self._batch((n, 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE)), 0, []
+        out, at, got = self._batch(self.clips_shape(sum(len(ks) for _, ks in pieces))), 0, []
         for v, ks in pieces:
             got.append(ds.load_views(v, False, ks, out[at:at + len(ks)])); at += len(ks)
         return (out,) + _labels(got)
+
+    def clips_shape(self, n: int) -> tuple:
+        "The shape of `n` test clips: (n, 3, NUM_FRAMES, TEST_CROP_SIZE, TEST_CROP_SIZE)."
+        d = self.dataset.cfg.DATA
+        return (n, 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE)
 
     def _batch(self, shape) -> torch.Tensor:
         "Memory for one batch: in a loader worker, fresh shared memory; in this process, an earlier batch's memory once nothing else holds it."
@@ -745,8 +756,7 @@ class ViewBatches:
         for data, _, _, meta in got:
             jpegs += split_jpegs(data, meta['offsets']); names += [(meta['where'], f) for f in meta['frames']]
         frames, at = decode_jpegs(jpegs, self.device, names), 0
-        d = self.dataset.cfg.DATA
-        out, j = torch.empty((sum(len(i) for _, _, i, _ in got), 3, d.NUM_FRAMES, d.TEST_CROP_SIZE, d.TEST_CROP_SIZE), device=self.device), 0
+        out, j = torch.empty(self.batches.clips_shape(sum(len(i) for _, _, i, _ in got)), device=self.device), 0
         for _, _, items, meta in got:
             n = len(meta['frames'])
             self.dataset.cut(torch.stack(frames[at:at + n]), meta['spans'], meta['views'], out[j:j + len(items)]); at += n; j += len(items)

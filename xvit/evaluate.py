@@ -6,7 +6,6 @@
 from __future__ import annotations
 import csv, json, logging, warnings
 
-import h5py
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,8 +14,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import CfgNode, load_cfg
-from .core import read_video, read_class_names
-from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches, SSv2Dataset
+from .core import read_video, read_class_names, model_norm
+from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches, SSv2Dataset, h5_fps
 from .timesformer import is_timesformer_cfg, TimeSformer
 from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
 
@@ -107,11 +106,8 @@ def score_views(model, loader, device='cpu', dtype: torch.dtype | None = None, p
 
 
 # %% ../nbs/07_eval.ipynb #696603f2
-def _packed_fps(video: dict) -> float:
-    "The frame rate `xvit pack` recorded with a packed video (0: not recorded)."
-    with h5py.File(video['h5'], 'r') as f:
-        ds = f[video['key']] if video.get('key') else f[next(iter(f.keys()))]
-        return float(ds.attrs.get('fps', 0.0))
+_SSV2_ONE_CLIP = ("the official TimeSformer SSv2 loader gives every temporal view the same clip (the middle frame of each segment), "
+                  "so more views only repeat it")
 
 def _stream_fps(path) -> float:
     "PyAV's `average_rate` of a video file, the rate the official decoder rescales by (0: unknown)."
@@ -124,8 +120,7 @@ def timesformer_test_protocol(cfg: CfgNode, dataset) -> list:
     t, d = cfg.TEST, cfg.DATA
     if isinstance(dataset, SSv2Dataset):
         if t.NUM_ENSEMBLE_VIEWS != 1:
-            raise ValueError(f"TEST.NUM_ENSEMBLE_VIEWS {t.NUM_ENSEMBLE_VIEWS} with a TimeSformer SSv2 config: the official TimeSformer SSv2 loader gives "
-                             "every temporal view the same clip (the middle frame of each segment), so N views only repeat it and score as 1; "
+            raise ValueError(f"TEST.NUM_ENSEMBLE_VIEWS {t.NUM_ENSEMBLE_VIEWS} with a TimeSformer SSv2 config: {_SSV2_ONE_CLIP}; "
                              "xvit would take XViT's start and end variants instead. Set TEST.NUM_ENSEMBLE_VIEWS 1 (the released protocol)")
         if t.NUM_SPATIAL_CROPS != 1: return []
         dataset.one_crop = 1
@@ -136,7 +131,7 @@ def timesformer_test_protocol(cfg: CfgNode, dataset) -> list:
     found, missing = {'the fps list': 0, 'the packed files': 0, 'the video streams': 0}, []
     for v in dataset.videos:
         if 'fps' in v: found['the fps list'] += 1; continue
-        fps = _packed_fps(v) if 'h5' in v else _stream_fps(v['path'])
+        fps = h5_fps(v['h5'], v.get('key')) if 'h5' in v else _stream_fps(v['path'])
         if fps > 0: v['fps'] = fps; found['the packed files' if 'h5' in v else 'the video streams'] += 1
         else: missing.append(str(v.get('h5', v['path'])))
     if missing:
@@ -271,8 +266,7 @@ def video_views(video, num_frames: int = 16, size: int = 224, views: str = 'offi
     reverse = False
     if ts and not kinetics:                                           # the official TimeSformer SSv2 test: one clip, centre crop, BGR
         if temporal_views not in (None, 1):
-            raise ValueError(f"temporal_views {temporal_views} with the TimeSformer SSv2 protocol: its official loader gives every temporal view "
-                             "the same clip (the middle frame of each segment), so more views only repeat it")
+            raise ValueError(f"temporal_views {temporal_views} with the TimeSformer SSv2 protocol: {_SSV2_ONE_CLIP}")
         spans, crops, reverse = [ssv2_frame_indices(n, num_frames, 'test', 0)], (1,), True
     elif views == 'centre':
         spans, crops = [clip(1, 2) if kinetics else ssv2_frame_indices(n, num_frames, 'val')], (1,)   # Kinetics view 1 of 2: the middle
@@ -302,9 +296,7 @@ def predict_probs(model, videos, views: str = 'official', batch_size: int = 8, p
     "(number of videos, num_classes) class probabilities: softmax of each video's mean logits over its test views (a TimeSformer's: the official TimeSformer's)."
     model.eval()
     dev, dtype = next(model.parameters()).device, next(model.parameters()).dtype
-    cfg = getattr(model, 'pretrained_cfg', {})
-    view_kwargs = {'num_frames': model.num_frames, 'size': model.img_size, 'mean': cfg.get('mean', (0.5,) * 3),
-                   'std': cfg.get('std', (0.5,) * 3), 'protocol': 'timesformer' if isinstance(model, TimeSformer) else 'xvit', **view_kwargs}
+    view_kwargs = {'num_frames': model.num_frames, 'size': model.img_size, **model_norm(model), 'protocol': 'timesformer' if isinstance(model, TimeSformer) else 'xvit', **view_kwargs}
     probs = []
     for video in tqdm(videos, desc='predict', unit='video', disable=not progress, dynamic_ncols=True):
         clips = video_views(video, views=views, **view_kwargs)

@@ -152,11 +152,13 @@ FPS_SAID = {'file': "clips rescaled by each video's fps from {file} (a 25 fps vi
             'none': "clips of NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps (no {file} used: a 25 fps video's 16x16 clip spans 256 frames)"}
 
 def _fps_modes(entry: dict, k600_dir, fps: str) -> list:
-    "How to evaluate a row: 'file' (clips rescaled by annotation/val_fps.txt) and/or 'none'. SSv2 clips never depend on fps."
+    "How to evaluate a row: 'file' (clips rescaled by annotation/val_fps.txt; for TimeSformer rows by each video's rate, the official decoder's way, whatever `fps` 'auto' or 'file') and/or 'none'. SSv2 clips never depend on fps."
     if entry['dataset'] != 'kinetics': return ['none']
-    has = k600_dir is not None and (Path(k600_dir)/'annotation'/'val_fps.txt').exists()
-    if fps in ('file', 'both') and not has and k600_dir is not None and data_ready('kinetics', k600_dir) is None:
-        raise FileNotFoundError(f"fps={fps!r} needs {Path(k600_dir)/'annotation'/'val_fps.txt'} (`xvit pack ... --fps-file` writes it)")
+    if 'checkpoint' in entry: has = True     # a TimeSformer row: rates from the fps list or the packed files
+    else:
+        has = k600_dir is not None and (Path(k600_dir)/'annotation'/'val_fps.txt').exists()
+        if fps in ('file', 'both') and not has and k600_dir is not None and data_ready('kinetics', k600_dir) is None:
+            raise FileNotFoundError(f"fps={fps!r} needs {Path(k600_dir)/'annotation'/'val_fps.txt'} (`xvit pack ... --fps-file` writes it)")
     return {'auto': ['file' if has else 'none'], 'file': ['file'], 'none': ['none'], 'both': ['file', 'none']}[fps]
 
 def _in_zoo_order(done: dict) -> list:
@@ -165,11 +167,6 @@ def _in_zoo_order(done: dict) -> list:
 TIMESFORMER_FPS_SAID = {'file': "clips rescaled to 30 fps by each video's frame rate, as the official TimeSformer decoder always does "
                                 "(from {file} where it exists, else the rates the packed files record)",
                         'none': "clips of NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps (official for 30 fps videos only)"}
-
-def _timesformer_fps_modes(entry: dict, fps: str) -> list:
-    "TimeSformer rows: rescaled by each video's rate ('file', the official decoder's way, whatever `fps` 'auto' or 'file'), 'none', or both."
-    if entry['dataset'] != 'kinetics': return ['none']
-    return {'auto': ['file'], 'file': ['file'], 'none': ['none'], 'both': ['file', 'none']}[fps]
 
 def _timesformer_differences(model, cfg) -> list:
     "What a TimeSformer checkpoint's weights show and its zoo config disagrees with."
@@ -187,7 +184,7 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
     rows = [(e, m) for e in ZOO for m in _fps_modes(e, k600_dir, fps)]
     if timesformer_checkpoints is not None:
         ckpts.update(timesformer_zoo_checkpoints(timesformer_checkpoints))
-        rows += [(e, m) for e in TIMESFORMER_ROWS for m in _timesformer_fps_modes(e, fps)]
+        rows += [(e, m) for e in TIMESFORMER_ROWS for m in _fps_modes(e, None, fps)]
     dirs = {'k400': k400_dir, 'k600': k600_dir, 'ssv2': ssv2_dir}
     done = {(r['row'], r.get('fps') or 'none'): r for r in _read_rows(out/'zoo.csv')}
     kind, precision = torch.device(device).type, str(dtype).removeprefix('torch.') if dtype else 'float32'

@@ -244,10 +244,11 @@ def load_timesformer_state(model: TimeSformer, state_dict: dict, source: str = '
 
 def from_timesformer(
     checkpoint,    # the official trainer's file or dict, a plain official state dict, or a Hugging Face TimeSformer state dict
+    source: str | None = None,   # what errors call the checkpoint (default: its path, or 'the TimeSformer checkpoint'): a dict already loaded from a file
     **arch,        # official `VisionTransformer` arguments (img_size, num_frames, attention_type, num_heads...) over what the weights say
 ) -> TimeSformer:  # the model in eval mode, giving the official logits
     "Build the official TimeSformer from its weights, refusing weights that do not fit the architecture."
-    source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the TimeSformer checkpoint'
+    source = source or (str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the TimeSformer checkpoint')
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
     if not isinstance(checkpoint, dict): raise ValueError(f"{source} is not a state dict or a checkpoint dict, but {type(checkpoint).__name__}")
     sd = official_state(checkpoint)

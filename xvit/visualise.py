@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 from PIL import Image as PILImage
 from tqdm.auto import tqdm
 
-from .core import read_video, frames_to_clip
+from .core import read_video, frames_to_clip, model_norm
 from .data import count_frames
 from .attention import (fused, temporal_mix_, Attention, SpatialAttention, JointSpaceTimeAttention, DividedSpaceTimeAttention,
                             XViTAttention, TemporalHead)
@@ -170,7 +170,7 @@ def _divided_spatial_matrix(S: torch.Tensor) -> torch.Tensor:
     n = N - 1
     W = S.new_zeros(B, 1 + T * n, 1 + T * n)
     W[:, 1:, 0] = Sm[:, :, 1:, 0].reshape(B, T * n)
-    W[:, 1:, 1:] = einsum(Sm[:, :, 1:, 1:], torch.eye(T, dtype=S.dtype, device=S.device), 'b t q k, t u -> b t q u k').reshape(B, T * n, T * n)
+    W[:, 1:, 1:] = _block_diagonal(S[..., 1:, 1:])
     W[:, 0, 0] = Sm[:, :, 0, 0].mean(1)
     W[:, 0, 1:] = Sm[:, :, 0, 1:].reshape(B, T * n) / T
     return W
@@ -373,8 +373,7 @@ def key_frame_maps(cls: torch.Tensor, grid: int, t: int) -> torch.Tensor:
 # %% ../nbs/05_visualise.ipynb #da3b857a
 def model_clip(model, frames: torch.Tensor) -> torch.Tensor:
     "`frames_to_clip` with `model`'s crop size and normalisation (a TimeSformer's is mean 0.45, std 0.225; XViT's 0.5)."
-    norm = {k: model.pretrained_cfg[k] for k in ('mean', 'std')} if isinstance(model, TimeSformer) else {}
-    return frames_to_clip(frames, model.img_size, **norm)
+    return frames_to_clip(frames, model.img_size, **model_norm(model))
 
 class AttentionViewer:
     "Widgets over the attention maps of several models on one clip: variant, layer (or rollout), head, query frame, opacity. `maps`: `capture(..., mixing=True)` results to reuse, by model name."
