@@ -81,7 +81,7 @@ readme: $(STAMP)
 	    --NbConvertApp.output_files_dir=nbs/figures/readme >/dev/null && echo "README.md written from nbs/index.ipynb"; fi
 	@sed -i 's#](figures/#](nbs/figures/#g; s#^!\[png\](nbs/figures/readme/#![figure](nbs/figures/readme/#' README.md   # figures live next to the notebooks
 	@$(BIN)/python -c "import re, pathlib; p = pathlib.Path('README.md'); \
-	  p.write_text(re.sub(r'\x60\x60\x60python\n#\| echo: false\n.*?\x60\x60\x60\n+', '', p.read_text(), flags=re.S))"   # nbconvert ignores '#| echo: false'
+	  p.write_text(re.sub(r'\x60\x60\x60python\n#\| (?:echo: false|hide)\n.*?\x60\x60\x60\n+', '', p.read_text(), flags=re.S))"   # nbconvert ignores '#| echo: false' and '#| hide'
 
 prepare: $(STAMP)
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean && $(MAKE) readme
