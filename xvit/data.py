@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #0395ac9d
 from __future__ import annotations
-import io, logging, math, random
+import io, logging, math, random, re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,15 +44,23 @@ def _linspace_indices(start: float, end: float, num: int, video_frames: int) -> 
     return torch.linspace(start, end, num).clamp(0, video_frames - 1).long().tolist()
 
 def _check_length(video_frames, num_frames):
-    if int(video_frames) != video_frames or video_frames < 1:
-        raise ValueError(f"video_frames must be a positive integer, got {video_frames!r}")
-    if int(num_frames) != num_frames or num_frames < 1:
-        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}")
+    for name, v in (('video_frames', video_frames), ('num_frames', num_frames)):
+        try: ok = math.isfinite(v) and int(v) == v and v >= 1
+        except TypeError: ok = False
+        if not ok: raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+def _check_positive(name: str, v):
+    "Refuse a NaN, infinite, zero or negative rate: each gives indices that look like any others (all 0, or garbage), without an error."
+    try: ok = math.isfinite(v) and v > 0
+    except TypeError: ok = False
+    if not ok: raise ValueError(f"{name} must be a finite number above 0, got {v!r}")
 
 def kinetics_clip_indices(video_frames: int, num_frames: int, sampling_rate: int, clip_idx: int, num_clips: int,
                           fps: float | None = None, target_fps: float = 30) -> list:
     "Frame indices of the official Kinetics clip: `clip_idx=-1` random (training), else view `clip_idx` of `num_clips` uniform views."
     _check_length(video_frames, num_frames)
+    _check_positive('sampling_rate', sampling_rate)
+    if fps is not None: _check_positive('fps', fps); _check_positive('target_fps', target_fps)
     if not (clip_idx == -1 or 0 <= clip_idx < num_clips):
         raise ValueError(f"clip_idx must be -1 (random) or in [0, {num_clips}), got {clip_idx}")
     span = num_frames * sampling_rate * fps / target_fps if fps is not None else num_frames * sampling_rate
@@ -89,8 +97,11 @@ def encode_jpeg(frame, quality: int = 95) -> bytes:
 def write_frames_h5(path, frames, key: str = 'frames', quality: int = 95, fps: float | None = None) -> int:
     "Write uint8 RGB `frames` (iterable of (H, W, 3)) to `path` as one h5 dataset `key` of JPEG bytes; returns the frame count."
     jpegs, shape = [], (0, 0)
-    for f in frames:
+    for k, f in enumerate(frames):
         f = np.asarray(f); shape = f.shape[:2]
+        if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3:
+            raise ValueError(f"{path}: frame {k} is {f.dtype} of shape {f.shape}; write_frames_h5 takes uint8 RGB frames (H, W, 3), "
+                             "as a sequence (a tensor (T, H, W, 3)), values 0..255")
         jpegs.append(np.frombuffer(encode_jpeg(f, quality), dtype=np.uint8))
     if not jpegs: raise ValueError(f"no frames to write to {path}")
     with h5py.File(path, 'w') as f:
@@ -100,13 +111,27 @@ def write_frames_h5(path, frames, key: str = 'frames', quality: int = 95, fps: f
     return len(jpegs)
 
 # %% ../nbs/03_data.ipynb #c6151fe1
+@contextmanager
+def _h5_dataset(path, key: str | None = None):
+    "The dataset `key` (default: the first) of the packed video `path`, open for reading; a missing, damaged or empty file is an error naming it."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"packed video not found: {path}")
+    try:
+        with h5py.File(path, 'r') as f:
+            if not f.keys(): raise ValueError(f"{path} holds no dataset")
+            ds = f[key if key is not None else next(iter(f.keys()))]
+            if not isinstance(ds, h5py.Dataset): raise ValueError(f"{path}: {ds.name} is not a dataset of frames")
+            yield ds
+    except (OSError, KeyError, RuntimeError) as e:         # h5py's errors for a file that is not a whole h5 (RuntimeError: damaged inside)
+        raise ValueError(f"cannot read packed video {path}: {e}") from e
+
 def h5_num_frames(path, key: str | None = None) -> int:
     "Number of frames in a packed video (its real length, as SSv2 uses)."
-    with h5py.File(path, 'r') as f: return len(f[key or next(iter(f.keys()))])
+    with _h5_dataset(path, key) as ds: return len(ds)
 
 def h5_fps(path, key: str | None = None) -> float:
     "The frame rate `xvit pack` recorded with a packed video (0: not recorded)."
-    with h5py.File(path, 'r') as f: return float(f[key or next(iter(f.keys()))].attrs.get('fps', 0.0))
+    with _h5_dataset(path, key) as ds: return float(ds.attrs.get('fps', 0.0))
 
 def _decode_jpeg(b: np.ndarray, path, i) -> torch.Tensor:
     try: return decode_jpeg(torch.from_numpy(b), mode=ImageReadMode.RGB).permute(1, 2, 0)   # libjpeg-turbo, ~2x PIL's speed
@@ -114,27 +139,40 @@ def _decode_jpeg(b: np.ndarray, path, i) -> torch.Tensor:
     try: return torch.from_numpy(np.array(Image.open(io.BytesIO(b.tobytes())).convert("RGB")))   # what the official loader uses
     except Exception as e: raise ValueError(f"{path}: frame {i} is not a readable JPEG ({e})") from e
 
+def _frame_indices(indices, path) -> list:
+    "`indices` as ints; none, or a fractional one (which `int` would floor without a word), is an error."
+    indices = list(indices)
+    try: out = [int(i) for i in indices]
+    except (TypeError, ValueError, OverflowError) as e: raise ValueError(f"{path}: frame indices must be integers ({e})") from None
+    if not out: raise ValueError(f"{path}: no frame indices asked for")
+    if any(o != i for o, i in zip(out, indices)):
+        raise ValueError(f"{path}: frame indices must be integers, got {[i for o, i in zip(out, indices) if o != i][:5]}")
+    return out
+
 def _h5_jpegs(path, indices, key: str | None = None) -> tuple:
     "(sorted distinct `indices`, their JPEG bytes) of the packed video `path`, in one read."
-    path, indices = Path(path), [int(i) for i in indices]
-    if not path.exists(): raise FileNotFoundError(f"packed video not found: {path}")
-    try:
-        with h5py.File(path, 'r') as f:
-            if not f.keys(): raise ValueError(f"{path} holds no dataset")
-            ds = f[key] if key is not None else f[next(iter(f.keys()))]
-            n = len(ds)
-            if n == 0: raise ValueError(f"{path} holds no frames")
-            bad = [i for i in indices if not 0 <= i < n]
-            if bad: raise IndexError(f"{path} has {n} frames; asked for {bad[:5]}")
-            unique = sorted(set(indices))
-            return unique, list(ds[unique])
-    except (OSError, KeyError) as e:
-        raise ValueError(f"cannot read packed video {path}: {e}") from e
+    path = Path(path); indices = _frame_indices(indices, path)
+    with _h5_dataset(path, key) as ds:
+        n = len(ds)
+        if n == 0: raise ValueError(f"{path} holds no frames")
+        bad = [i for i in indices if not 0 <= i < n]
+        if bad: raise IndexError(f"{path} has {n} frames; asked for {bad[:5]}")
+        unique = sorted(set(indices))
+        return unique, list(ds[unique])
+
+def _one_size(frames: list, names: list) -> list:
+    "`frames` (H, W, 3), refused unless all have one size: a damaged JPEG header can decode to another one; `names`: (file, frame) of each."
+    size = frames[0].shape
+    for f, (path, i) in zip(frames, names):
+        if f.shape != size:
+            raise ValueError(f"{path}: frame {i} decodes to {f.shape[1]} x {f.shape[0]} pixels, frame {names[0][1]} to {size[1]} x {size[0]}: "
+                             "a damaged frame? pack the video again")
+    return frames
 
 def read_frames_h5(path, indices, key: str | None = None) -> torch.Tensor:
     "uint8 RGB frames (T, H, W, 3) at `indices` of the packed video `path` (dataset `key`, default the first)."
     unique, jpegs = _h5_jpegs(path, indices, key)
-    frames = {i: _decode_jpeg(b, path, i) for i, b in zip(unique, jpegs)}   # each distinct frame decoded once
+    frames = dict(zip(unique, _one_size([_decode_jpeg(b, path, i) for i, b in zip(unique, jpegs)], [(path, i) for i in unique])))   # each distinct frame decoded once
     return torch.stack([frames[int(i)] for i in indices])
 
 def read_jpegs_h5(path, indices, key: str | None = None) -> tuple:
@@ -146,6 +184,8 @@ def read_jpegs_h5(path, indices, key: str | None = None) -> tuple:
 def split_jpegs(data: torch.Tensor, offsets: torch.Tensor) -> list:
     "The JPEGs of `read_jpegs_h5`'s `(data, offsets)`, one 1-D uint8 tensor each (views, no copy)."
     o = offsets.tolist()
+    if not o or o[0] != 0 or o[-1] != len(data) or any(b < a for a, b in zip(o, o[1:])):
+        raise ValueError(f"offsets must rise from 0 to the {len(data)} bytes of data, got {o[:3]}...{o[-2:]}")
     return [data[a:b] for a, b in zip(o[:-1], o[1:])]
 
 def decode_jpegs(jpegs: list, device='cpu', names=None) -> list:
@@ -221,8 +261,11 @@ def uniform_crop(x: torch.Tensor, size: int, spatial_idx: int) -> torch.Tensor:
 # %% ../nbs/03_data.ipynb #9fac3366
 def normalise_clip(x: torch.Tensor, mean, std, reverse: bool = False, out=None) -> torch.Tensor:
     "(T, 3, h, w) floats in [0, 255] -> (3, T, h, w): `(x / 255 - mean) / std` (RGB -> BGR with `reverse`), written channels-first in one pass, into `out` if given."
+    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f"normalise_clip takes frames (T, 3, h, w), got {tuple(x.shape)}")
     m, s = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(1, 3, 1, 1) for v in (mean, std))
-    if out is None: out = torch.empty((x.shape[1], x.shape[0], *x.shape[2:]), dtype=x.dtype, device=x.device)
+    shape = (3, x.shape[0], *x.shape[2:])
+    if out is None: out = torch.empty(shape, dtype=x.dtype, device=x.device)
+    elif tuple(out.shape) != shape: raise ValueError(f"out is {tuple(out.shape)}; the clip is {shape}")
     torch.addcmul(-m / s, x, 1 / (255.0 * s), out=out.transpose(0, 1))
     if reverse: out.copy_(out.flip(0))                       # RGB -> BGR, as the official pack_pathway_output
     return out
@@ -232,9 +275,15 @@ CPU_CHUNK = 2   # frames resized at a time on the CPU: they stay in the cache un
 def cut_views(frames: torch.Tensor, spans: list, views: list, scale: int, crop: int, mean, std, reverse: bool = False,
               out=None, chunk: int | None = None) -> torch.Tensor:
     "All test views (V, 3, T, crop, crop) of one video from its decoded uint8 frames (N, H, W, 3), on their device: each span (positions in `frames`) resized once to short side `scale`, then each view `(span, crop index)` cut and normalised. Frames are resized independently of each other, so doing it `chunk` frames at a time (default: `CPU_CHUNK` on the CPU, all at once on a GPU) changes no bit."
+    if frames.ndim != 4 or frames.shape[-1] != 3: raise ValueError(f"cut_views takes decoded frames (N, H, W, 3), got {tuple(frames.shape)}")
+    if not spans or any(len(s) != len(spans[0]) or not s for s in spans): raise ValueError(f"the spans must be one non-zero length, got {[len(s) for s in spans]}")
+    if not all(0 <= f < len(frames) for s in spans for f in s): raise IndexError(f"the spans name frames outside the {len(frames)} given")
+    if not all(0 <= s < len(spans) for s, _ in views): raise ValueError(f"views {views}: (span, crop) name spans outside the {len(spans)} given")
     T = len(spans[0])
     chunk = chunk or (CPU_CHUNK if frames.device.type == 'cpu' else T)
-    if out is None: out = torch.empty((len(views), 3, T, crop, crop), device=frames.device)
+    shape = (len(views), 3, T, crop, crop)
+    if out is None: out = torch.empty(shape, device=frames.device)
+    elif tuple(out.shape) != shape: raise ValueError(f"out is {tuple(out.shape)}; the views are {shape}")
     for k, span in enumerate(spans):
         mine = [(v, c) for v, (s, c) in enumerate(views) if s == k]
         span = torch.as_tensor(span, device=frames.device)
@@ -357,8 +406,13 @@ def random_erasing(x: torch.Tensor, prob: float, min_area: float = 0.02, max_are
     return x
 
 # %% ../nbs/03_data.ipynb #73b65a78
+def _check_mix(x, y, alpha):
+    if len(x) != len(y): raise ValueError(f"a batch of {len(x)} clips with {len(y)} labels")
+    if not math.isfinite(alpha): raise ValueError(f"alpha must be a finite number, got {alpha}")
+
 def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float) -> tuple:
     "Mixup of a batch (B, ...): returns `(mixed_x, y, y[perm], lam)`; `alpha <= 0` returns the batch unchanged with lam 1."
+    _check_mix(x, y, alpha)
     if alpha <= 0: return x, y, y, 1.0
     lam = float(np.random.beta(alpha, alpha))                  # numpy's stream, as the official MixUper
     perm = torch.randperm(x.shape[0]).to(x.device)
@@ -366,6 +420,7 @@ def mixup(x: torch.Tensor, y: torch.Tensor, alpha: float) -> tuple:
 
 def cutmix(x: torch.Tensor, y: torch.Tensor, alpha: float) -> tuple:
     "CutMix of a video batch (B, C, T, H, W): one box from a partner clip in every frame; returns `(x, y, y[perm], lam)` with lam the kept area."
+    _check_mix(x, y, alpha)
     if alpha <= 0: return x, y, y, 1.0
     lam = float(np.random.beta(alpha, alpha))
     h, w = x.shape[-2:]
@@ -393,8 +448,23 @@ def _split_line(line: str, sep: str, fields: int, where: str) -> list:
     return parts
 
 def _int_field(v: str, what: str, where: str) -> int:
-    try: return int(v)
-    except ValueError: raise ValueError(f"{where}: {what} must be an integer, got {v!r}") from None
+    if not re.fullmatch(r'\s*[+-]?\d+\s*', v): raise ValueError(f"{where}: {what} must be an integer, got {v!r}")   # int() also reads '1_0' as 10
+    return int(v)
+
+def _fps_field(v: str, where: str) -> float:
+    try: fps = float(v)
+    except ValueError: fps = math.nan
+    if not (math.isfinite(fps) and fps > 0): raise ValueError(f"{where}: the fps must be a number above 0, got {v!r}")
+    return fps
+
+def _read_text(path: Path) -> str:
+    "The text of a list or annotation file: UTF-8, a byte-order mark dropped; anything else is an error naming the file and the line."
+    raw = path.read_bytes()
+    if raw[:2] in (b'\xff\xfe', b'\xfe\xff'): raise ValueError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8")
+    try: return raw.decode('utf-8-sig')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text ({e.reason} at byte {e.start}): save it as UTF-8") from None
 
 def count_frames(path) -> int:
     "Number of video frames in a video file, by demuxing its packets (no decoding)."
@@ -438,6 +508,10 @@ class VideoDataset(torch.utils.data.Dataset):
         self.cfg, self.mode, self.num_retries = _cfg(cfg), mode, num_retries
         d = self.cfg.DATA
         if d.COLORAUGMENT: raise NotImplementedError("DATA.COLORAUGMENT is not implemented (no released XViT config uses it); set it to False")
+        for name in ('MEAN', 'STD'):                  # a zero or NaN here makes every clip Inf or NaN, without an error
+            v = list(d[name])
+            if len(v) != 3 or not all(isinstance(x, (int, float)) and math.isfinite(x) and (name == 'MEAN' or x > 0) for x in v):
+                raise ValueError(f"DATA.{name} must be 3 finite numbers (R, G, B){', above 0' if name == 'STD' else ''}, got {v}")
         self.root = Path(d.PATH_TO_DATA_DIR)
         if not self.root.is_dir(): raise FileNotFoundError(f"DATA.PATH_TO_DATA_DIR {str(self.root)!r} is not a directory")
         crops = self.cfg.TEST.NUM_SPATIAL_CROPS
@@ -447,8 +521,13 @@ class VideoDataset(torch.utils.data.Dataset):
         self.source = source
         self.videos = []                          # dicts: path, label, and num_frames/fps/key where known
         self.skipped = []                         # videos of the list left out, as the official loader leaves them out
+        self._listed, self.repeated = {}, []       # where each video was listed first; list lines that list one again
         self._build()
+        del self._listed
         if not self.videos: raise ValueError(f"no videos found for mode {mode!r} under {self.root}")
+        if self.repeated:
+            log.warning(f"videos listed again with the same label, on {len(self.repeated)} list line(s): each listing is a video of its own "
+                        f"(its views count again), as officially: {', '.join(self.repeated[:5])}" + (' ...' if len(self.repeated) > 5 else ''))
         aug = self.cfg.DATA
         self.augment = (ClipAugment('autoaugment') if aug.AUTOAUGMENT else ClipAugment('randaugment') if aug.RANDAUGMENT else None) \
                        if mode == 'train' else None
@@ -465,15 +544,27 @@ class VideoDataset(torch.utils.data.Dataset):
         "Short side the frames are resized to before a test crop."
         return self.cfg.DATA.TEST_CROP_SIZE
 
+    def _add(self, video: dict, where: str):
+        "Add `video`, listed at `where` (file:line): a negative label, or a video listed again with another label, is an error."
+        if video['label'] < 0: raise ValueError(f"{where}: label {video['label']} is negative: labels are class indices 0, 1, ...")
+        key = (str(video.get('h5', video['path'])), video.get('key'))
+        if key in self._listed:
+            first, label = self._listed[key]
+            if label != video['label']:
+                raise ValueError(f"{where}: {video['path']} is listed again, with label {video['label']}; {first} lists it with label {label}: fix the list")
+            self.repeated.append(where)
+        else: self._listed[key] = (where, video['label'])
+        self.videos.append(video)
+
     def _raw_videos(self, prefix: Path):
         "Add the videos of the raw layout: `{mode}.csv` with lines `path{sep}label`, paths under `prefix`."
         sep = self.cfg.DATA.PATH_LABEL_SEPARATOR
         csv = self.root/f'{self.mode}.csv'
         if not csv.exists(): raise FileNotFoundError(f"{csv} not found (lines `path{sep}label`)")
-        for n, line in enumerate(csv.read_text().splitlines(), 1):
+        for n, line in enumerate(_read_text(csv).splitlines(), 1):
             if not line.strip(): continue
             path, label = _split_line(line, sep, 2, f"{csv}:{n}")
-            self.videos.append(dict(path=prefix/path, label=_int_field(label, 'label', f"{csv}:{n}")))
+            self._add(dict(path=prefix/path, label=_int_field(label, 'label', f"{csv}:{n}")), f"{csv}:{n}")
 
     def read(self, video: dict, indices) -> torch.Tensor:
         with _reading():
@@ -483,7 +574,9 @@ class VideoDataset(torch.utils.data.Dataset):
     def num_frames(self, video: dict) -> int:
         if 'num_frames' not in video:
             with _reading():
-                video['num_frames'] = h5_num_frames(video['h5'], video.get('key')) if 'h5' in video else count_frames(video['path'])
+                n = h5_num_frames(video['h5'], video.get('key')) if 'h5' in video else count_frames(video['path'])
+                if n < 1: raise ValueError(f"{video['h5']} holds no frames")
+                video['num_frames'] = n
         return video['num_frames']
 
     def __getitem__(self, i: int):
@@ -565,9 +658,10 @@ class KineticsDataset(VideoDataset):
             fps_file, fps = self.root/'annotation'/f'{split}_fps.txt', None
             if fps_file.exists() and d.USE_FPS_FILE:
                 self.fps_file, fps = fps_file, {}
-                for n, line in enumerate(fps_file.read_text().splitlines(), 1):
-                    p, f = _split_line(line, sep, 2, f"{fps_file}:{n}"); fps[p] = float(f)
-            for n, line in enumerate(lst.read_text().splitlines(), 1):
+                for n, line in enumerate(_read_text(fps_file).splitlines(), 1):
+                    if not line.strip(): continue
+                    p, f = _split_line(line, sep, 2, f"{fps_file}:{n}"); fps[p] = _fps_field(f, f"{fps_file}:{n}")
+            for n, line in enumerate(_read_text(lst).splitlines(), 1):
                 if not line.strip(): continue
                 where = f"{lst}:{n}"
                 path, frames, label = _split_line(line, sep, 3, where)
@@ -577,7 +671,7 @@ class KineticsDataset(VideoDataset):
                 if fps is not None:
                     if path not in fps: raise ValueError(f"{fps_file} has no fps for {path}")
                     v['fps'] = fps[path]
-                self.videos.append(v)
+                self._add(v, where)
             log.info(f"clips rescaled by the per-video fps of {fps_file}" if fps is not None else
                      f"{fps_file} ignored (DATA.USE_FPS_FILE False): clips are NUM_FRAMES x SAMPLING_RATE frames whatever the videos' fps"
                      if fps_file.exists() else
@@ -622,12 +716,12 @@ class SSv2Dataset(VideoDataset):
         if self.source == 'h5':
             if not lst.exists(): raise FileNotFoundError(f"{lst} not found: pack the videos with `xvit pack --dataset ssv2` first")
             single = self.root/'Something-Something-v2-frames.h5'
-            for n, line in enumerate(lst.read_text().splitlines(), 1):
+            for n, line in enumerate(_read_text(lst).splitlines(), 1):
                 if not line.strip(): continue
                 where = f"{lst}:{n}"
                 name, _, label = _split_line(line, ' ', 3, where)   # the count in the list is not used: the file's length is
                 h5 = single if single.exists() else self.root/'seq_h5'/f'{name}.h5'
-                self.videos.append(dict(path=name, h5=h5, key=name, label=_int_field(label, 'label', where)))
+                self._add(dict(path=name, h5=h5, key=name, label=_int_field(label, 'label', where)), where)
         else: self._raw_videos(self.root)
 
     def indices(self, video: dict, temporal_idx: int) -> list:
@@ -672,6 +766,7 @@ def build_loader(cfg, mode: str, source: str = 'auto', dataset=None, device=None
     dist = torch.distributed.is_available() and torch.distributed.is_initialized()
     world, rank = (torch.distributed.get_world_size(), torch.distributed.get_rank()) if dist else (1, 0)
     total = cfg.TRAIN.BATCH_SIZE if mode in ('train', 'val') else cfg.TEST.BATCH_SIZE
+    if total < 1: raise ValueError(f"{'TRAIN' if mode in ('train', 'val') else 'TEST'}.BATCH_SIZE must be at least 1, got {total}")
     local = max(1, world // max(1, cfg.NUM_SHARDS))              # processes per machine
     if total % local: raise ValueError(f"batch size {total} is not divisible by the {local} processes of a machine")
     if mode == 'test' and isinstance(ds, VideoDataset) and cfg.TEST.PER_VIDEO:
@@ -690,6 +785,7 @@ class PerVideo(torch.utils.data.Dataset):
     "A test dataset read one video at a time, in batches: item `k` is views `k * batch_size ...` of the views of `videos` (default all; a process's shard), in the official order, each video read once and its views cut straight into the batch; a batch that ends inside a video reads it again for the next batch. With `jpeg`, the batch's undecoded JPEGs, video by video."
     def __init__(self, dataset: VideoDataset, batch_size: int, videos=None, jpeg: bool = False):
         if dataset.mode != 'test': raise ValueError(f"PerVideo is for test datasets, got mode {dataset.mode!r}")
+        if int(batch_size) != batch_size or batch_size < 1: raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.dataset, self.batch_size, self.jpeg = dataset, batch_size, jpeg
         self.videos = list(range(len(dataset.videos)) if videos is None else videos)
         self.num_views = len(self.videos) * dataset.num_views
@@ -759,7 +855,7 @@ class ViewBatches:
         out, j = torch.empty(self.batches.clips_shape(sum(len(i) for _, _, i, _ in got)), device=self.device), 0
         for _, _, items, meta in got:
             n = len(meta['frames'])
-            self.dataset.cut(torch.stack(frames[at:at + n]), meta['spans'], meta['views'], out[j:j + len(items)]); at += n; j += len(items)
+            self.dataset.cut(torch.stack(_one_size(frames[at:at + n], names[at:at + n])), meta['spans'], meta['views'], out[j:j + len(items)]); at += n; j += len(items)
         return (out,) + _labels(got)
 
     def __iter__(self):

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .core import read_video, read_class_names, atomic_write, exclusive_lock
-from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset
+from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset, _read_text   # (the lists the loader reads are read alike)
 
 log = logging.getLogger(__name__)   # quiet unless the caller configures logging; the CLI prints it
 
@@ -212,7 +212,7 @@ def _resize_task(src, dst, short_side, allow_partial):
             with av.open(str(src)) as a, av.open(str(dst)) as b:
                 short = short_read(declared_frames(b, b.streams.video[0])[0], *declared_frames(a, a.streams.video[0]))
                 side = min(b.streams.video[0].width, b.streams.video[0].height)
-        except (av.FFmpegError, IndexError) as e: return dict(status='failed', reason=f"cannot compare with {dst}: {e}")
+        except (av.FFmpegError, IndexError): side = None   # not a whole video (truncated or damaged since, or not ours): resized again below
         if side == short_side:        # else resized earlier to another size: resized again below, as this command asks
             if short and not allow_partial: return dict(status='failed', reason=f"{dst} is short: {short} (resized with allow_partial; delete it to retry)")
             return dict(status='skipped', short=short)
@@ -263,15 +263,6 @@ def cut_download(path, keep: float = 0.7) -> Path:
     return path
 
 # %% ../nbs/03a_prepare.ipynb #13c65faf
-def _read_text(path: Path) -> str:
-    "The text of an annotation file: UTF-8, a byte-order mark dropped; anything else is an error naming the file and the line."
-    raw = path.read_bytes()
-    if raw[:2] in (b'\xff\xfe', b'\xfe\xff'): raise ValueError(f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark): save it as UTF-8")
-    try: return raw.decode('utf-8-sig')
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b'\n') + 1
-        raise ValueError(f"{path}, line {line}: not UTF-8 text ({e.reason} at byte {e.start}): save it as UTF-8") from None
-
 def _int_label(text: str) -> int | None:
     return int(text) if re.fullmatch(r'\s*[+-]?\d+\s*', text) else None
 
@@ -409,28 +400,27 @@ def load_classes(classes) -> list | None:
     return read_class_names(classes)
 
 # %% ../nbs/03a_prepare.ipynb #3980aa87
-def is_complete(h5_path) -> bool:
-    "True when `h5_path` is a whole packed video (opens, marked complete, frame count as recorded)."
+def _packed_info(h5_path) -> dict | None:
+    "What a whole packed video records (frames, fps, bytes, short read, quality, short side); None unless it opens, is marked complete and has the frame count recorded."
     try:
         with h5py.File(h5_path, 'r') as f:
             ds = f[next(iter(f.keys()))]
-            return bool(ds.attrs.get('complete', False)) and len(ds) == int(ds.attrs['num_frames']) > 0
-    except (OSError, KeyError, StopIteration, ValueError): return False   # not an h5, truncated, empty, or without the attributes
+            if not isinstance(ds, h5py.Dataset) or not ds.attrs.get('complete', False) or not len(ds) == int(ds.attrs['num_frames']) > 0: return None
+            return dict(num_frames=len(ds), fps=float(ds.attrs.get('fps', 0.0)), bytes=Path(h5_path).stat().st_size,
+                        short=str(ds.attrs.get('short', '')) or None, quality=int(ds.attrs.get('quality', 0)),
+                        short_side=int(ds.attrs.get('short_side', 0)))
+    except (OSError, KeyError, StopIteration, ValueError, RuntimeError): return None   # not an h5, truncated, damaged inside (h5py: RuntimeError), empty, or without the attributes
 
-def _packed_info(h5_path) -> dict:
-    with h5py.File(h5_path, 'r') as f:
-        ds = f[next(iter(f.keys()))]
-        return dict(num_frames=len(ds), fps=float(ds.attrs.get('fps', 0.0)), bytes=Path(h5_path).stat().st_size,
-                    short=str(ds.attrs.get('short', '')) or None, quality=int(ds.attrs.get('quality', 0)),
-                    short_side=int(ds.attrs.get('short_side', 0)))
+def is_complete(h5_path) -> bool:
+    "True when `h5_path` is a whole packed video (opens, marked complete, frame count as recorded)."
+    return _packed_info(h5_path) is not None
 
 def pack_video(src, dst, key: str, quality: int = 95, short_side: int | None = None, allow_partial: bool = False) -> dict:
     "Pack the frames of video `src` into the h5 file `dst` (dataset `key`) atomically; returns status, frames, fps, bytes, any short read, or the reason it failed."
     import av
     src, dst = Path(src), Path(dst)
-    repacked = None
-    if is_complete(dst):
-        info = _packed_info(dst)
+    repacked, info = None, _packed_info(dst)
+    if info is not None:
         if (info['quality'], info['short_side']) == (quality, short_side or 0):
             if info['short'] and not allow_partial:
                 return dict(status='failed', reason=f"{info['short']}: packed earlier with allow_partial, so not listed now (pass it again to keep it)")
