@@ -105,6 +105,10 @@ def _not_source(src: Path, targets, arguments: bool = False):
                 what = 'the source checkpoint' if mine == src else f"the arguments file of the source checkpoint {src}"
                 raise ValueError(f"{target} is {what}: converting would overwrite it; choose another destination")
 
+def _file_dst(dst: Path, example: str):
+    "Refuse a destination that is a folder: the file would be written beside it under another name, or not at all."
+    if dst.is_dir(): raise ValueError(f"{dst} is a folder: give the file to write, e.g. {dst/example}")
+
 def convert(src, dst, labels=None, kind: str = 'official', **arch) -> Path:
     "Convert `src`, an official XViT checkpoint (`kind='official'`) or an official / Hugging Face TimeSformer one (`kind='timesformer'`, `arch` in the official VisionTransformer's names), into xvit's state dict at `dst` (+ JSON: model, arguments, class names); returns `dst`."
     from xvit.convert import from_official, save_xvit, _set_class_names
@@ -112,7 +116,7 @@ def convert(src, dst, labels=None, kind: str = 'official', **arch) -> Path:
     src, dst = Path(src), Path(dst)
     if dst.suffix.lower() == '.json':
         raise ValueError(f"{dst}: the converted weights cannot be a .json file (the .json beside them holds the arguments): use e.g. {dst.with_suffix('.pt')}")
-    _not_source(src, (dst, dst.with_suffix('.json')))
+    _file_dst(dst, 'converted.pt'); _not_source(src, (dst, dst.with_suffix('.json')))
     if kind == 'timesformer':
         from xvit.timesformer import from_timesformer
         model = _set_class_names(from_timesformer(src, **arch), _labels(labels))
@@ -124,7 +128,7 @@ def convert_to_official(src, dst) -> Path:
     from xvit.convert import load_xvit, to_official
     from xvit.core import load_checkpoint
     src, dst = Path(src), Path(dst)
-    _not_source(src, (dst,), arguments=True)
+    _file_dst(dst, 'official.pyth'); _not_source(src, (dst,), arguments=True)
     ck = load_checkpoint(src)
     if isinstance(ck, dict) and 'model_state' in ck: to_official(ck, dst, name=str(src))   # a training checkpoint (its config goes along)
     elif not src.with_suffix('.json').exists():
@@ -139,8 +143,10 @@ def _items(s) -> list:
     return [x.strip() for part in ([s] if isinstance(s, str) else s) for x in part.split(',') if x.strip()]
 
 def _ints(s, option: str = '--frames') -> tuple:
-    try: return tuple(int(x) for x in _items(s))
+    try: values = tuple(int(x) for x in _items(s))
     except ValueError: raise ValueError(f"{option} takes whole numbers, got {' '.join(_items(s))}") from None
+    if option != '--layers' and any(v < 1 for v in values): raise ValueError(f"{option} takes numbers from 1, got {' '.join(_items(s))}")
+    return values
 
 def _names(s, allowed) -> list:
     "Names from 'a,b', ['a', 'b'] or ['all'], each checked against `allowed`."
@@ -156,6 +162,7 @@ def bench(flops_only: bool, device: str, frames, train_frames, variants, batch: 
     import torch
     from xvit.bench import BENCH_MODELS, flops_rows, model_benchmark, write_csv
     arch = BENCH_MODELS[model]
+    if Path(out).is_dir(): raise ValueError(f"--out {out} is a folder: give the CSV file to write, e.g. {Path(out)/'bench.csv'}")
     if flops_only:
         rows = flops_rows(variants, frames, arch)
         for r in rows: print(f"{r['variant']:10s} T={r['frames']:3d}  analytic {r['analytic_gmac']:9.1f}  measured {r['measured_gmac']:9.1f} GMACs/clip")
@@ -179,6 +186,22 @@ def _check_frames(frames, segments, option: str = '--frames'):
     if segments and frames % segments:
         raise ValueError(f"{option} {frames} is not a multiple of {segments}, the segment length XViT mixes frames within "
                          f"(XVIT.NUM_SEGMENTS): give a multiple of {segments}, or --arch num_segments=N")
+
+def _at_least_1(**options):
+    "Refuse a count below 1, in the option's words: `_at_least_1(batch_size=args.batch_size)` for --batch-size; None is the default."
+    for name, v in options.items():
+        if v is not None and v < 1: raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+
+def _device(name: str | None) -> str:
+    "--device, checked here (torch would fail later with a traceback); default: cuda when available."
+    import torch
+    if name is None: return 'cuda' if torch.cuda.is_available() else 'cpu'
+    try: device = torch.device(name)
+    except RuntimeError: raise ValueError(f"--device {name}: not a device; give cpu, cuda or cuda:N") from None
+    if device.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"--device {name}: torch sees no CUDA GPU here; give --device cpu")
+    if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+    return name
 
 def predict_videos(videos, checkpoint, labels=None, top: int = 5, views: str = 'official', as_json: bool = False, dataset: str = 'kinetics',
                    sampling_rate: int | None = None, temporal_views: int | None = None, frames: int | None = None, batch_size: int = 8,
@@ -224,6 +247,17 @@ def _close_bars():
     if 'tqdm' in sys.modules:
         from tqdm import tqdm
         for bar in list(getattr(tqdm, '_instances', ())): bar.close()
+
+_OS_HINTS = ((IsADirectoryError, 'a folder where a file is expected: give a file'), (NotADirectoryError, 'a file where a folder is expected: give a folder'),
+             (FileExistsError, 'it is in the way: give another path, or move it'), (PermissionError, 'give a path you may write, or change its permissions'))
+
+def _message(e: Exception) -> str:
+    "An error as one line for the user: a KeyError's text without its quotes, an OSError's path, what went wrong and what to do."
+    if isinstance(e, KeyError): return str(e.args[0]) if e.args else str(e)
+    if isinstance(e, OSError) and e.filename is not None:
+        hint = next((h for kind, h in _OS_HINTS if isinstance(e, kind)), None)
+        return f"{e.filename}{'' if e.filename2 is None else ' -> ' + str(e.filename2)}: {e.strerror or e}" + (f" ({hint})" if hint else '')
+    return str(e)
 
 class _Help(argparse.HelpFormatter):
     "Shows an option's default where it has a real one and its help does not already say it."
@@ -356,12 +390,13 @@ def _run(args) -> int:
     arch = _parse_arch(getattr(args, 'arch', None))
     if getattr(args, 'stride', 1) < 1: raise ValueError(f"--stride must be at least 1, got {args.stride}")
     if args.command == 'predict':
+        _at_least_1(batch_size=args.batch_size, sampling_rate=args.sampling_rate, temporal_views=args.temporal_views)
         predict_videos(args.videos, args.checkpoint, args.labels, args.top, args.views, args.json, args.dataset, args.sampling_rate,
-                       args.temporal_views, args.frames, args.batch_size, args.device, **arch)
+                       args.temporal_views, args.frames, args.batch_size, _device(args.device), **arch)
     elif args.command == 'demo':
         variants = [v.strip() for v in args.variants.split(',') if v.strip()]
         bad = [v for v in variants if v not in VARIANTS]
-        if bad: raise ValueError(f"unknown variants {bad}; choose from {', '.join(VARIANTS)}")
+        if bad or not variants: raise ValueError(f"{f'unknown variants {bad}' if bad else '--variants names none'}; choose from {', '.join(VARIANTS)}")
         _check_frames(args.frames, arch.get('num_segments', 8) if 'xvit' in variants and not args.checkpoint else None)
         demo(args.video, args.checkpoint, args.frames, args.stride, variants, **arch)
     elif args.command == 'convert':
@@ -374,12 +409,16 @@ def _run(args) -> int:
             print(f"wrote {out} and {out.with_suffix('.json')}")
     elif args.command == 'resize':
         from xvit.prepare import resize_tree
+        if args.short_side < 2: raise ValueError(f"--short-side must be at least 2 pixels, got {args.short_side}")
+        if Path(args.src).resolve() == Path(args.dst).resolve():
+            raise ValueError(f"DST {args.dst} is SRC: the resized videos go to another folder (the originals are kept)")
         return 1 if resize_tree(args.src, args.dst, args.short_side, args.workers, allow_partial=args.allow_partial)['failed'] else 0
     elif args.command == 'bench':
         from xvit.bench import BENCH_VARIANTS, gpu_report, BENCH_MODELS
         import torch
         variants = _names(args.variants, BENCH_VARIANTS)
-        device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+        device = _device(args.device)
+        _at_least_1(batch=args.batch, rounds=args.rounds)
         if args.report:
             if not device.startswith('cuda'): raise ValueError("--report measures a GPU: it needs --device cuda and a CUDA GPU")
             gpu_report(args.report, device, _ints(args.frames or '4,8,16,32,64,96'), variants=variants, arch=BENCH_MODELS[args.model])
@@ -388,12 +427,14 @@ def _run(args) -> int:
     elif args.command == 'run':
         from xvit.config import load_cfg
         from xvit.evaluate import run
-        run(load_cfg(args.cfg, args.opts))
+        opts = args.opts[1:] if args.opts[:1] == ['--'] else args.opts      # `xvit run --cfg F -- KEY VALUE`: the usual end of options
+        run(load_cfg(args.cfg, opts))
     elif args.command == 'reproduce':
         import matplotlib; matplotlib.use('Agg')
         import torch
         from xvit.reproduce import reproduce_zoo, reproduce_offline, zoo_table
-        out = Path(args.out)
+        out, status = Path(args.out), 0
+        if not args.skip_miniature: _at_least_1(seeds=args.seeds, steps=args.steps, processes=args.processes)
         if not args.skip_zoo:
             if args.k600_dir or args.ssv2_dir or args.checkpoints or args.k400_dir or args.timesformer_checkpoints:
                 checkpoints = args.checkpoints or ()
@@ -405,12 +446,10 @@ def _run(args) -> int:
                                      batch_size=args.batch_size, workers=args.workers, configs=args.configs, fps=args.fps, opts=args.opts,
                                      k400_dir=args.k400_dir, timesformer_checkpoints=args.timesformer_checkpoints, **arch)
                 if rows: print(zoo_table(rows))
+                else: print("xvit reproduce: no zoo row was evaluated (what each one lacks is above)", file=sys.stderr); status = 1   # asked for, not done
             else: print("zoo: skipped (no --k600-dir, --ssv2-dir or --checkpoints; nbs/08_reproduce.ipynb says what to download)")
-        if not args.skip_miniature:
-            if args.seeds < 1: raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-            if args.steps is not None and args.steps < 1: raise ValueError(f"--steps must be at least 1, got {args.steps}")
-            if args.processes is not None and args.processes < 1: raise ValueError(f"--processes must be at least 1, got {args.processes}")
-            reproduce_offline(out/'miniature', tuple(range(args.seeds)), args.steps, workers=args.processes)
+        if not args.skip_miniature: reproduce_offline(out/'miniature', tuple(range(args.seeds)), args.steps, workers=args.processes)
+        return status
     elif args.command == 'visualise':
         import matplotlib; matplotlib.use('Agg')          # files only, no window
         from xvit.visualise import write_figures
@@ -437,9 +476,13 @@ def main(argv=None) -> int:
     level, propagate = lib.level, lib.propagate
     lib.addHandler(shown); lib.setLevel(logging.INFO); lib.propagate = False
     try: return _run(args)
-    except (FileNotFoundError, ValueError, KeyError, TypeError, NotImplementedError, FloatingPointError) as e:   # FloatingPointError: NaN/Inf logits or loss
+    except KeyboardInterrupt:                        # Ctrl-C: the files a later run reads are written atomically, so none is left half-written
+        _close_bars(); print(f"xvit {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, KeyError, TypeError, NotImplementedError, FloatingPointError) as e:   # FloatingPointError: NaN/Inf logits or loss
+        if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.filename is None: raise   # not about a path: a bug, shown whole
         _close_bars()
-        msg = str(e).strip('"') if isinstance(e, KeyError) else str(e)
+        msg = _message(e)
         frames = getattr(args, 'frames', None)
         if isinstance(frames, int) and 'frames' in msg and '--frames' not in msg: msg = f"--frames {frames}: {msg}"   # the user's words
         print(f"xvit {args.command}: error: {msg}", file=sys.stderr)

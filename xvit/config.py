@@ -162,30 +162,45 @@ def _decode(v):
     try: return ast.literal_eval(v)
     except (ValueError, SyntaxError): return v
 
-def _coerce(key: str, old, new):
+def _number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+def _coerce(key: str, old, new, strict: bool = False, source: str = 'config'):
+    what = ('' if source == 'config' else f"{source}: ") + f"config key {key}"      # with the file (or the command line) that set it
+    if new is None and strict and old is not None:     # a YAML null (`KEY:` or `~`): an empty string where the default is one
+        if isinstance(old, str): return ''
+        raise ValueError(f"{what}: expected {type(old).__name__} like the default {old!r}, got None (an empty or null value)")
+    if isinstance(new, float) and new != new: raise ValueError(f"{what}: got NaN: give a number like the default {old!r}")
+    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)) and old and all(map(_number, old)):
+        whole = all(isinstance(x, int) for x in old)    # a list of numbers holds numbers (whole ones where the default's are)
+        if not all(_number(x) and (isinstance(x, int) or not whole) for x in new) or any(x != x for x in new):
+            raise ValueError(f"{what}: expected a list of {'whole numbers' if whole else 'numbers'} like the default {old!r}, got {new!r}")
     if old is None or new is None or type(old) is type(new): return new
     if isinstance(old, float) and isinstance(new, int) and not isinstance(new, bool): return float(new)
     if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)): return type(old)(new)
-    raise ValueError(f"config key {key}: expected {type(old).__name__} like the default {old!r}, got {new!r} ({type(new).__name__})")
+    raise ValueError(f"{what}: expected {type(old).__name__} like the default {old!r}, got {new!r} ({type(new).__name__})")
 
 def _keys(node, prefix=''):
     for k, v in node.items():
         yield prefix + k
         if isinstance(v, dict): yield from _keys(v, prefix + k + '.')
 
-def merge_cfg(cfg: CfgNode, other: dict, source: str = 'config', _prefix: str = '') -> CfgNode:
-    "Merge the nested dict `other` into `cfg` in place: official keys only, each keeping its type."
+def merge_cfg(cfg: CfgNode, other: dict, source: str = 'config', _prefix: str = '', strict: bool = False) -> CfgNode:
+    "Merge the nested dict `other` into `cfg` in place: official keys only, each keeping its type (`strict`, for files and the command line: no nulls)."
     for k, v in (other or {}).items():
+        if not isinstance(k, str): raise KeyError(f"{source}: unknown config key {_prefix}{k!r}: keys are names, like DATA.NUM_FRAMES")
         key = _prefix + k
         if k not in cfg:
             if _prefix.split('.')[0] in FREEFORM: cfg[k] = CfgNode(v) if isinstance(v, dict) else v; continue
-            near = difflib.get_close_matches(key, list(_keys(get_cfg())), n=1)
+            keys = list(_keys(get_cfg()))
+            near = difflib.get_close_matches(key, keys, n=1) or difflib.get_close_matches(key.upper(), keys, n=1)
             raise KeyError(f"{source}: unknown config key {key}" + (f"; did you mean {near[0]}?" if near else "") +
                            " (xvit reads the keys of the official XViT and TimeSformer configs only)")
         if isinstance(cfg[k], dict):
             if not isinstance(v, dict): raise ValueError(f"{source}: config key {key} is a section, got {v!r}")
-            merge_cfg(cfg[k], v, source, key + '.')
-        else: cfg[k] = _coerce(key, cfg[k], _decode(v))
+            merge_cfg(cfg[k], v, source, key + '.', strict)
+        elif isinstance(v, dict) and v:
+            raise KeyError(f"{source}: unknown config key {key}.{next(iter(v))}: {key} is a value, not a section")
+        else: cfg[k] = _coerce(key, cfg[k], _decode(v), strict, source)
     return cfg
 
 # %% ../nbs/02b_config.ipynb #780ad487
@@ -214,18 +229,49 @@ def _merge_dicts(base: dict, over: dict) -> dict:
     for k, v in over.items(): out[k] = _merge_dicts(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
+class _Loader(yaml.SafeLoader):
+    "PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML would keep the last one silently)."
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for k, _ in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.tag != 'tag:yaml.org,2002:merge':
+                name = self.construct_object(k)
+                if name in seen: raise yaml.constructor.ConstructorError(None, None, f"key {name} is given twice in one section", k.start_mark)
+                seen.add(name)
+        return super().construct_mapping(node, deep)
+
+def _yaml_error(path, e: yaml.YAMLError) -> str:
+    "One line: where in `path` and what."
+    if isinstance(e, yaml.reader.ReaderError): return f"{path} is not a text file (byte {e.position}: {e.reason}): a config is YAML text"
+    mark = getattr(e, 'problem_mark', None)
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    what = getattr(e, 'problem', None) or getattr(e, 'reason', None) or ' '.join(str(e).split())
+    return f"{where}: not valid YAML: {what}" + (f" ({e.context})" if getattr(e, 'context', None) else '')
+
 def read_yaml_with_base(path, _seen=()) -> dict:
     "A YAML config as a dict, with `_BASE_: other.yaml` (relative to the file) read first and overridden by the file, as fvcore's yacs does."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"config not found: {path}" + (f" (the _BASE_ of {_seen[-1]})" if _seen else ""))
+    if path.is_dir(): raise ValueError(f"{path} is a folder: a config is a YAML file (e.g. one of the shipped configs: {', '.join(CONFIGS)})")
     if path.resolve() in _seen: raise ValueError(f"{path}: _BASE_ files include each other in a loop: {' -> '.join(map(str, _seen))}")
-    try: data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise ValueError(f"{path} is not valid YAML: {e}") from e
+    try: data = yaml.load(path.read_bytes(), _Loader)      # bytes: PyYAML reads UTF-8 or, by their BOM, UTF-16 files
+    except yaml.YAMLError as e: raise ValueError(_yaml_error(path, e)) from e
+    if data is None: raise ValueError(f"{path} is empty: a config sets keys such as DATA.NUM_FRAMES (e.g. the shipped ones: {', '.join(CONFIGS)})")
     if not isinstance(data, dict): raise ValueError(f"{path}: a config is a mapping of sections, got {type(data).__name__}")
     base = data.pop('_BASE_', None)
     if base is None: return data
-    base = Path(str(base)).expanduser()
+    if not isinstance(base, str): raise ValueError(f"{path}: _BASE_ names one YAML file (a path relative to this one), got {base!r}")
+    base = Path(base).expanduser()
     return _merge_dicts(read_yaml_with_base(base if base.is_absolute() else path.parent/base, _seen + (path.resolve(),)), data)
+
+def _opt_value(cfg: CfgNode, key: str, value):
+    "A command-line value: for a string key the text itself (or a quoted literal), as yacs reads it, so '' stays empty and '#' is no comment; otherwise YAML ('1e-5', 'true', '[9, 10]')."
+    if not isinstance(value, str): return value
+    try: current = cfg.get_path(key)
+    except (KeyError, TypeError): current = None
+    if isinstance(current, str): return _decode(value)
+    try: return yaml.safe_load(value)
+    except yaml.YAMLError: return value          # not YAML: the text, which the key's type then accepts or refuses
 
 def load_cfg(
     path=None,  # a YAML file, or a shipped config's short name ('k400', 'k600', 'ssv2'); None: the defaults alone
@@ -235,11 +281,13 @@ def load_cfg(
     cfg = get_cfg()
     if path is not None:
         path = config_path(path)
-        merge_cfg(cfg, read_yaml_with_base(path), str(path))
+        merge_cfg(cfg, read_yaml_with_base(path), str(path), strict=True)
     opts = list(opts)
     if len(opts) % 2: raise ValueError(f"command-line overrides come in KEY VALUE pairs, got an odd count: {opts}")
     for key, value in zip(opts[::2], opts[1::2]):
-        nested = yaml.safe_load(value) if isinstance(value, str) else value
+        if not isinstance(key, str) or not all(key.split('.')):
+            raise KeyError(f"command line: {key!r} is not a config key: keys are dotted names, like DATA.NUM_FRAMES")
+        nested = _opt_value(cfg, key, value)
         for part in reversed(key.split('.')): nested = {part: nested}
-        merge_cfg(cfg, nested, 'command line')
+        merge_cfg(cfg, nested, 'command line', strict=True)
     return cfg
