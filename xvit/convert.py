@@ -13,11 +13,44 @@ import yaml
 
 from .core import load_checkpoint
 from .core import read_class_names, atomic_write
-from .model import XViT, official_to_xvit, resize_official_pos_embed, checkpoint_filter_fn, _HEAD_NAMES
+from .model import XViT, official_to_xvit, resize_official_pos_embed, check_pos_grid, checkpoint_filter_fn, _HEAD_NAMES
 
 # %% auto #0
 __all__ = ['OFFICIAL_DEFAULTS', 'OFFICIAL_BACKBONES', 'ARCH_ALIASES', 'arch_from_cfg', 'official_arch', 'CheckpointMismatch',
            'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit', 'official_cfg', 'to_official']
+
+# %% ../nbs/02a_convert.ipynb #d759533a
+def _state_dict(sd, source: str) -> dict:
+    "A state dict without the `module.` prefix that (Distributed)DataParallel adds; anything but a dict of tensors is refused."
+    if not isinstance(sd, dict): raise ValueError(f"{source}: its weights are a {type(sd).__name__}, not a state dict (a dict of tensors)")
+    bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise ValueError(f"{source} is not a state dict of weights: " + ', '.join(f"{k} holds a {type(sd[k]).__name__}" for k in bad[:6])
+                         + (' ...' if len(bad) > 6 else '') + ", not a tensor")
+    if sd and all(str(k).startswith('module.') for k in sd): sd = {k.removeprefix('module.'): v for k, v in sd.items()}
+    return sd
+
+def _official_layout(sd: dict) -> bool: return any(str(k).removeprefix('module.').startswith(('base_model.', 'consensus.')) for k in sd)
+
+def _is_timesformer(ck: dict) -> bool:
+    "Whether a checkpoint holds TimeSformer weights (the official trainer's file, a plain official state dict or a Hugging Face one), not XViT's."
+    from xvit.timesformer import official_state   # here: xvit.timesformer imports this module
+    sd = official_state(ck)
+    return 'cls_token' in sd and 'temp_embed' not in sd and not _official_layout(sd)
+
+def _kind_hint(ck) -> str:
+    "For a checkpoint that is not the kind expected: what it holds, and what loads it."
+    if not isinstance(ck, dict): return ''
+    sd = ck['model_state'] if isinstance(ck.get('model_state'), dict) else ck
+    if any(str(k).removeprefix('module.') == 'temp_embed' for k in sd):
+        return "; it holds xvit's own XViT weights: load_xvit reads them (with the .json save_xvit writes beside them, or a training checkpoint's config)"
+    if _is_timesformer(ck): return "; it holds TimeSformer weights: load them with load_xvit or xvit.timesformer.from_timesformer"
+    return ''
+
+_NO_CFG = ("{source} stores no official config ('cfg'): the clip length, the segments, the shift, the blocks that mix and the head count are "
+           "in no weight's shape, and the official defaults would build another model without a word. Pass cfg= the official YAML the model "
+           "was trained with (a file, its text or a dict; on the command line --arch cfg=FILE)")
+
 
 # %% ../nbs/02a_convert.ipynb #864031ee
 OFFICIAL_DEFAULTS = {  # slowfast/config/defaults.py of the official code
@@ -42,8 +75,11 @@ def _cfg_lookup(cfg, defaults: bool = True) -> callable:
     if isinstance(cfg, Path) or (isinstance(cfg, str) and '\n' not in cfg and cfg.endswith(('.yaml', '.yml'))):
         if not Path(cfg).exists(): raise FileNotFoundError(f"config not found: {cfg}")
         cfg = Path(cfg).read_text()
-    if isinstance(cfg, str): cfg = yaml.safe_load(cfg) or {}
+    if isinstance(cfg, str):
+        try: cfg = yaml.safe_load(cfg)
+        except yaml.YAMLError as e: raise ValueError(f"the official config is not valid YAML: {e}") from None
     cfg = cfg or {}
+    if not isinstance(cfg, dict): raise ValueError(f"the official config is a {type(cfg).__name__}, not a mapping of its keys (XVIT:, MODEL:, DATA: ...)")
     def get(key):
         node = cfg
         for part in key.split('.'):
@@ -75,16 +111,18 @@ def arch_from_cfg(cfg) -> dict:
     return arch
 
 # %% ../nbs/02a_convert.ipynb #5739cd16
-def official_arch(checkpoint: dict) -> dict:
-    "XViT constructor arguments for an official checkpoint `{'model_state', 'cfg', ...}`: its config, corrected by what its weights show."
+def official_arch(checkpoint: dict, source: str = 'the checkpoint') -> dict:
+    "XViT constructor arguments for an official checkpoint `{'model_state', 'cfg', ...}`: its config, corrected by what its weights show; `source` names it in errors."
     sd = {k.removeprefix('module.'): v for k, v in checkpoint['model_state'].items()}
     arch = arch_from_cfg(checkpoint.get('cfg'))
     avg = 'consensus.mlp_head.4.weight' not in sd and any(k in sd for k in ('new_fc.weight', 'base_model.head.weight'))
     need = ['base_model.cls_token', 'base_model.patch_embed.proj.weight', 'base_model.pos_embed', 'base_model.temp_embed']
     need += [] if avg else ['consensus.mlp_head.1.weight', 'consensus.mlp_head.4.weight']
     if any(k not in sd for k in need):
-        raise ValueError(f"this does not look like an official XViT checkpoint: it lacks {[k for k in need if k not in sd]}")
+        raise ValueError(f"{source}: this does not look like an official XViT checkpoint: it lacks {[k for k in need if k not in sd]}{_kind_hint(checkpoint)}")
+    check_pos_grid(sd['base_model.pos_embed'], f'{source}: base_model.pos_embed')
     blocks = lambda prefix: len({m.group(1) for k in sd if (m := re.match(prefix + r'(\d+)\.', k))})
+    if not blocks(r'base_model\.blocks\.'): raise ValueError(f"{source} holds no backbone blocks (base_model.blocks.N.*): the file is incomplete")
     arch.update(embed_dim=sd['base_model.cls_token'].shape[-1], patch_size=sd['base_model.patch_embed.proj.weight'].shape[-1],
                 depth=blocks(r'base_model\.blocks\.'), qkv_bias='base_model.blocks.0.attn.qkv.bias' in sd,
                 temporal_embed_frames=sd['base_model.temp_embed'].shape[1])
@@ -124,7 +162,7 @@ def _hints(missing, unexpected, misshaped, sd, ours) -> list:
 
 # %% ../nbs/02a_convert.ipynb #9391752a
 def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpoint', what: str = 'the model', hints=None) -> torch.nn.Module:
-    "Load `state_dict` into `model` strictly; on any mismatch raise `CheckpointMismatch` listing keys and likely wrong arguments (`hints(missing, unexpected, misshaped, state_dict, model_state)`: XViT's by default), and refuse NaN or Inf weights."
+    "Load `state_dict` into `model` strictly; on any mismatch raise `CheckpointMismatch` listing keys and likely wrong arguments (`hints(missing, unexpected, misshaped, state_dict, model_state)`: XViT's by default), and refuse integer tensors for floating-point weights and NaN or Inf weights."
     ours = model.state_dict()
     missing = [k for k in ours if k not in state_dict]
     unexpected = [k for k in state_dict if k not in ours]
@@ -136,6 +174,11 @@ def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpo
         lines += [f"  mis-shaped ({len(misshaped)}): " + ', '.join(f"{k} {ck} vs model {m}" for k, ck, m in misshaped[:12])] if misshaped else []
         lines.append("  probably wrong: " + '; '.join((hints or _hints)(missing, unexpected, misshaped, state_dict, ours)))
         raise CheckpointMismatch('\n'.join(lines))
+    kinds = [(k, v.dtype, ours[k].dtype) for k, v in state_dict.items() if isinstance(v, torch.Tensor) and v.is_floating_point() != ours[k].is_floating_point()]
+    if kinds:
+        raise ValueError(f"{source} holds {len(kinds)} tensor{'s' * (len(kinds) > 1)} of the wrong kind: " + ', '.join(f"{k} {d} vs model {m}" for k, d, m in kinds[:8])
+                         + (' ...' if len(kinds) > 8 else '') + ". Integers where the model has floating-point weights (or the reverse) are no "
+                         "model's weights: the file is damaged or holds something else")
     bad = [k for k, v in state_dict.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise ValueError(f"{source} holds non-finite weights (NaN or Inf) in {len(bad)} tensors: {', '.join(bad[:8])}{' ...' if len(bad) > 8 else ''}. "
@@ -147,10 +190,17 @@ def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpo
 _HEAD_COUNTS = 'ViT-Ti 3, ViT-S 6, ViT-B 12, ViT-L 16, ViT-H 16: embed_dim / 64 for every ViT timm ships'
 
 def _check_head_counts(source: str, cfg, kwargs: dict, given: dict):
-    "Refuse a head count the checkpoint's own config contradicts; without any, say where the count comes from."
+    "Refuse a head count the checkpoint's own config contradicts, or one taken from a config that contradicts the weights; without any, say where the count comes from."
     get, explicit = _cfg_lookup(cfg), _cfg_lookup(cfg, defaults=False)
     base = get('XVIT.BASE_MODEL')
-    if 'num_heads' in given and base in OFFICIAL_BACKBONES and given['num_heads'] != OFFICIAL_BACKBONES[base]['num_heads']:
+    vit = OFFICIAL_BACKBONES.get(base, {})
+    differ = [k for k in ('embed_dim', 'depth', 'patch_size') if k in vit and kwargs[k] != vit[k]]
+    if differ and 'num_heads' not in given:    # the config is not these weights': its head count is no evidence either
+        raise ValueError(f"{source}: its config's XVIT.BASE_MODEL={base!r} is a ViT with " + ', '.join(f"{k} {vit[k]}" for k in differ)
+                         + ", but its weights have " + ', '.join(f"{k} {kwargs[k]}" for k in differ) + f", so the config does not describe "
+                         f"these weights and its head count ({vit['num_heads']}) cannot be trusted: pass num_heads=N (on the command line "
+                         f"--arch num_heads=N; {_HEAD_COUNTS}), or cfg= the config the model was trained with")
+    if 'num_heads' in given and vit and not differ and given['num_heads'] != vit['num_heads']:
         raise ValueError(f"{source}: num_heads={given['num_heads']} contradicts the checkpoint's XVIT.BASE_MODEL={base!r}, whose ViT has "
                          f"{OFFICIAL_BACKBONES[base]['num_heads']} heads: drop num_heads (the loaded model would compute other outputs)")
     cfg_head = explicit('TEMPORAL_HEAD.NUM_ATTENTION_HEADS')
@@ -165,23 +215,34 @@ def _check_head_counts(source: str, cfg, kwargs: dict, given: dict):
 
 # %% ../nbs/02a_convert.ipynb #b8171c0d
 def from_official(
-    checkpoint,        # an official XViT checkpoint (`.pyth`): a path, or the dict `torch.load` gave
+    checkpoint,        # an official XViT checkpoint (`.pyth`): a path, or the dict `torch.load` gave (or its bare `model_state`, with `cfg`)
     class_names=None,  # class names in index order: a list, or a file `read_class_names` reads
-    **arch,            # `XViT` arguments that override what the weights and the stored config say
+    cfg=None,          # the official config the model was trained with (YAML file or text, or dict), for a checkpoint that stores none or instead of its own
+    **arch,            # `XViT` arguments that override what the weights and the config say
 ) -> XViT:             # the model in eval mode
     "Build an `XViT` from an official XViT checkpoint, refusing weights that do not fit the architecture."
     source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the official checkpoint'
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
-    return _from_official(checkpoint, source, class_names, arch)
+    return _from_official(checkpoint, source, class_names, {**arch, **({} if cfg is None else {'cfg': cfg})})
 
 def _from_official(checkpoint, source: str, class_names, arch: dict) -> XViT:
-    "`from_official` of a loaded checkpoint; `source` names it in errors."
+    "`from_official` of a loaded checkpoint; `source` names it in errors; `arch` may hold `cfg`."
+    arch = dict(arch); cfg = arch.pop('cfg', None)
+    if isinstance(checkpoint, dict) and 'model_state' not in checkpoint and _official_layout(checkpoint): checkpoint = {'model_state': checkpoint}
     if not isinstance(checkpoint, dict) or 'model_state' not in checkpoint:
-        raise ValueError(f"{source} is not an official XViT checkpoint: expected a dict with 'model_state' (and 'cfg')")
-    kwargs = official_arch(checkpoint)
+        raise ValueError(f"{source} is not an official XViT checkpoint: expected a dict with 'model_state' (and 'cfg'){_kind_hint(checkpoint)}")
+    sd = _state_dict(checkpoint['model_state'], source)
+    if not _official_layout(sd):
+        raise ValueError(f"{source} is not an official XViT checkpoint: no weight has an official name (base_model.*, consensus.*){_kind_hint(checkpoint)}")
+    cfg = checkpoint.get('cfg') if cfg is None else cfg
+    if cfg is None: raise ValueError(_NO_CFG.format(source=source))
+    try: _cfg_lookup(cfg)
+    except ValueError as e: raise ValueError(f"{source}: {e}") from None
+    checkpoint = {**checkpoint, 'model_state': sd, 'cfg': cfg}
+    kwargs = official_arch(checkpoint, source)
     given = {ARCH_ALIASES.get(k, k): v for k, v in arch.items()}
     kwargs.update(given)
-    _check_head_counts(source, checkpoint.get('cfg'), kwargs, given)
+    _check_head_counts(source, cfg, kwargs, given)
     model = XViT(**kwargs)
     load_strict(model, checkpoint_filter_fn(dict(checkpoint['model_state']), model), source)
     if class_names is not None: model.class_names = read_class_names(class_names) if isinstance(class_names, (str, Path)) else class_names
@@ -229,11 +290,22 @@ def _check_digest(ck: dict, source: str):
     if DIGEST_KEY in ck and state_digest(ck) != ck[DIGEST_KEY]:
         raise ValueError(f"{source} does not match the sha256 digest written with it: its contents changed on disk (use an earlier checkpoint)")
 
-def _is_timesformer(ck: dict) -> bool:
-    "Whether a checkpoint holds TimeSformer weights (the official trainer's file, a plain official state dict or a Hugging Face one), not XViT's."
-    from xvit.timesformer import official_state
-    sd = official_state(ck)
-    return 'cls_token' in sd and 'temp_embed' not in sd and not any(str(k).startswith(('base_model.', 'consensus.')) for k in sd)
+def _read_meta(meta: Path) -> dict:
+    "The arguments `save_xvit` wrote beside a state dict; a file that is not its JSON object is refused."
+    try: kwargs = json.loads(meta.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{meta} is not valid JSON ({e}): it should hold the model's arguments as save_xvit wrote them") from None
+    if not isinstance(kwargs, dict): raise ValueError(f"{meta} holds a JSON {type(kwargs).__name__}, not the object of arguments save_xvit writes")
+    return kwargs
+
+def _refuse_unknown(cls, kwargs: dict, given: dict, meta: Path):
+    "Name the arguments, stored in `meta` or given, that `cls` does not take (a hand-edited or foreign .json, a typo)."
+    import inspect
+    params = inspect.signature(cls).parameters
+    for where, d in ((str(meta), kwargs), ('the arguments given', given)):
+        if unknown := [k for k in d if k not in params]:
+            raise ValueError(f"{where}: {', '.join(unknown)} {'is not an' if len(unknown) == 1 else 'are not'} {cls.__name__} argument{'s' * (len(unknown) > 1)}; "
+                             f"it takes {', '.join(params)}")
 
 def load_xvit(
     path,              # a `.pt` written by `save_xvit` (its `.json` beside it), an official XViT checkpoint, a training checkpoint of `xvit run`, or a TimeSformer checkpoint
@@ -248,20 +320,29 @@ def load_xvit(
         from xvit.timesformer import from_timesformer
         return _set_class_names(from_timesformer(ck, str(path), **arch), class_names)
     if 'model_state' in ck:
-        if 'temp_embed' in ck['model_state']:                # a training checkpoint of ours: our names, the official config
-            _check_digest(ck, str(path))
-            ck = to_official(ck)
+        if isinstance(ck['model_state'], dict) and any(str(k).removeprefix('module.') == 'temp_embed' for k in ck['model_state']):
+            ck = to_official(ck, name=str(path))             # a training checkpoint of ours: our names, the official config (digest checked)
         return _from_official(ck, str(path), class_names, arch)
-    kwargs = json.loads(meta.read_text()) if meta.exists() else {}
+    if not meta.exists() and _official_layout(ck): return _from_official(ck, str(path), class_names, arch)   # an official model_state alone
+    if not meta.exists() and not arch:
+        raise ValueError(f"{path} is a plain state dict without {meta.name} beside it, so its architecture is unknown: put the .json that "
+                         "save_xvit wrote beside it, or pass the arguments (load_xvit(path, embed_dim=..., depth=..., num_heads=..., ...); "
+                         "on the command line --arch)")
+    sd = _state_dict(ck, str(path))
+    kwargs = _read_meta(meta) if meta.exists() else {}
     stored, kind = kwargs.pop('class_names', None), kwargs.pop('model', 'XViT')
     given = {ARCH_ALIASES.get(k, k): v for k, v in arch.items()}
     if kind == 'XViT':
+        _refuse_unknown(XViT, kwargs, given, meta)
         model = XViT(**{**kwargs, **given})
-        load_strict(model, checkpoint_filter_fn(ck, model), str(path))
+        if 'pos_embed' in sd: check_pos_grid(sd['pos_embed'], f'{path}: pos_embed')
+        load_strict(model, checkpoint_filter_fn(sd, model), str(path), what='the model' if meta.exists() else
+                    f"the model of the arguments given (no {meta.name} beside it: XViT's defaults for the rest)")
     elif kind == 'TimeSformer':
         from xvit.timesformer import TimeSformer, load_timesformer_state, checkpoint_filter_fn as timesformer_filter
+        _refuse_unknown(TimeSformer, kwargs, given, meta)
         model = TimeSformer(**{**kwargs, **given})
-        load_timesformer_state(model, timesformer_filter(ck, model), str(path))
+        load_timesformer_state(model, timesformer_filter(sd, model), str(path))
     else: raise ValueError(f"{meta}: unknown model {kind!r}; save_xvit writes 'XViT' or 'TimeSformer'")
     if class_names is None and stored is not None and len(stored) == model.num_classes: class_names = stored
     return _set_class_names(model, class_names).eval()
@@ -292,13 +373,14 @@ def official_cfg(arch: dict) -> dict:
                                    NUM_HIDDEN_LAYERS=a['head_layers'], MLP_DIM=a['head_mlp_dim'] or a['embed_dim']))
 
 def to_official(
-    source,          # an XViT, a training checkpoint of ours (dict or file), or a `save_xvit` state dict (dict or file)
+    source,          # an XViT, a training checkpoint of ours (dict or file), or a `save_xvit` state dict (a file with its .json; a dict alone gives no `cfg`)
     path=None,       # where to write the official checkpoint (atomically); None: only return it
     drop_rate=None,  # `MODEL.DROPOUT_RATE` of the mean-head model (its classifier is `new_fc` above 0, `base_model.head` at 0); None: from the model or stored cfg, else 0.5
     name: str | None = None,   # what errors call `source` (default: its path, or 'the checkpoint'): a dict already loaded from a file
 ) -> dict:           # `{'model_state': ...}` with the official key names, and the official `cfg` (and the checkpoint's `epoch`, where it has one)
     "Rename xvit weights to the official XViT layout, so that the official tools load all of them."
     name = name or (str(source) if isinstance(source, (str, Path)) else 'the checkpoint')
+    meta = Path(source).with_suffix('.json') if isinstance(source, (str, Path)) else None
     if isinstance(source, (str, Path)): source = load_checkpoint(source)
     model = source if isinstance(source, torch.nn.Module) else None
     if model is not None and not isinstance(model, XViT):
@@ -307,7 +389,11 @@ def to_official(
     if model is None and not isinstance(source, dict): raise ValueError(f"{name} holds a {type(source).__name__}, not a checkpoint or a state dict")
     ck = {'model_state': model.state_dict(), 'cfg': yaml.safe_dump(official_cfg(model.arch), sort_keys=False)} if model is not None else dict(source)
     if model is None: _check_digest(ck, name)
-    sd = ck['model_state'] if 'model_state' in ck else ck
+    if model is None and 'model_state' not in ck and meta is not None and meta.exists():    # a save_xvit file: its .json says the architecture
+        arch = _read_meta(meta); kind = arch.pop('model', 'XViT'); arch.pop('class_names', None)
+        if kind != 'XViT': raise ValueError(f"{name}: {meta.name} says it holds a {kind}; to_official writes the official XViT layout only")
+        ck = {'model_state': ck, 'cfg': yaml.safe_dump(official_cfg(arch), sort_keys=False)}
+    sd = _state_dict(ck['model_state'] if 'model_state' in ck else ck, name)
     if any(k.startswith(('base_model.', 'consensus.')) for k in sd): raise ValueError(f"{name}: these weights are already in the official layout")
     if 'temp_embed' not in sd or 'patch_embed.proj.weight' not in sd:
         raise ValueError(f"{name}: these are not XViT weights (no temp_embed / patch_embed)")

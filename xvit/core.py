@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #cda48fe8
 from __future__ import annotations
-import os, tempfile
+import os, pickle, pickletools, tempfile, zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,8 +15,8 @@ from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
 __all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'read_video',
-           'frames_to_clip', 'model_norm', 'read_class_names', 'load_checkpoint', 'atomic_write', 'exclusive_lock',
-           'count_flops']
+           'frames_to_clip', 'model_norm', 'read_class_names', 'CorruptCheckpoint', 'UnsafeCheckpoint', 'check_archive',
+           'pickled_globals', 'load_checkpoint', 'atomic_write', 'exclusive_lock', 'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 _SHIPPED = {'samples': 'data', 'bench_results': 'bench_results'}   # package folder -> folder under nbs/ in a checkout
@@ -156,14 +156,62 @@ def read_class_names(path) -> list:
     return names
 
 # %% ../nbs/00_core.ipynb #30cb3757
-def load_checkpoint(path) -> dict:
-    "Load a checkpoint file with `torch.load(weights_only=True)` on the CPU, with errors that name the file."
+class CorruptCheckpoint(ValueError):
+    "A checkpoint file that is damaged (empty, truncated, failing its checksums or its stored digest) or is no checkpoint at all."
+class UnsafeCheckpoint(ValueError):
+    "An intact checkpoint that holds Python objects `torch.load(weights_only=True)` refuses."
+
+def check_archive(path):
+    "Raise `CorruptCheckpoint` if a file in torch's zip format fails the CRC-32 of one of its records; other files pass (torch's legacy format has no checksums)."
+    try: archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile: return                          # not a zip: torch.load says what it is
+    with archive:
+        for info in archive.infolist():
+            if info.CRC == 0 and info.file_size: continue       # written with torch.serialization.set_crc32_options(False)
+            try:
+                with archive.open(info) as f:
+                    while f.read(1 << 24): pass                 # zipfile checks the CRC-32 at the end of each record
+            except (zipfile.BadZipFile, EOFError) as e:
+                raise CorruptCheckpoint(f"{path} is damaged ({e}): its bytes changed after it was saved (a bad copy or download, a failing "
+                                        "disk), and it would load with wrong weights: copy or download it again") from None
+
+def pickled_globals(path) -> list | None:
+    "The classes and functions that the pickle of a torch zip archive names, read without running it; None if `path` is no such archive."
+    try:
+        with zipfile.ZipFile(path) as z:
+            pkl = [n for n in z.namelist() if n.endswith('/data.pkl') or n == 'data.pkl']
+            if not pkl: return None
+            names, strings = set(), []
+            for op, arg, _ in pickletools.genops(z.read(pkl[0])):
+                if op.name == 'GLOBAL': names.add(arg.replace(' ', '.'))
+                elif op.name == 'STACK_GLOBAL' and len(strings) >= 2: names.add('.'.join(strings[-2:]))
+                if isinstance(arg, str): strings.append(arg)
+            return sorted(names)
+    except (zipfile.BadZipFile, ValueError, EOFError, KeyError): return None
+
+# what torch.load raises on a file that is not a checkpoint, or is damaged past its checksums
+_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, IndexError, ValueError, OSError, UnicodeDecodeError,
+                ImportError, AttributeError)
+
+def load_checkpoint(path, unsafe: bool = False) -> dict:
+    "Load a checkpoint file on the CPU with `torch.load(weights_only=True)`, its checksums checked first; `unsafe`: `weights_only=False`, which runs code stored in the file. Errors name the file and say what it is."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"checkpoint not found: {path}")
-    try: return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"cannot load checkpoint {path}: {e}. It must be a PyTorch checkpoint that loads with "
-                         "weights_only=True (tensors, numbers, strings and containers only).") from e
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder, not a checkpoint file")
+    if path.stat().st_size == 0: raise CorruptCheckpoint(f"{path} is empty (0 bytes): an interrupted copy or download? Copy it again")
+    check_archive(path)
+    try: return torch.load(path, map_location='cpu', weights_only=not unsafe)
+    except PermissionError: raise
+    except _LOAD_ERRORS as e:
+        names = None if unsafe or not isinstance(e, pickle.UnpicklingError) else pickled_globals(path)
+        if names is not None:
+            raise UnsafeCheckpoint(f"{path} is intact but holds Python objects that safe loading refuses ({', '.join(names[:6]) or 'see below'}): "
+                                   "it was left untouched. If you trust where it came from, pass TRAIN.UNSAFE_LOAD True in a run (unsafe=True in "
+                                   f"Python) to load it with weights_only=False, which runs code stored in the file; otherwise move it away. ({str(e)[:300]})") from e
+        # torch's own message for a file that is no pickle at all suggests weights_only=False: give only its reason
+        why = str(e).split('WeightsUnpickler error:')[-1]
+        reason = next((l.strip() for l in why.splitlines() if l.strip()), '') or type(e).__name__
+        raise CorruptCheckpoint(f"{path} is damaged or not a PyTorch checkpoint ({type(e).__name__}: {reason[:200]})") from e
 
 # %% ../nbs/00_core.ipynb #b552fde1
 def atomic_write(path, write) -> Path:

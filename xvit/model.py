@@ -18,8 +18,9 @@ from .core import load_checkpoint
 from .attention import Block, TemporalHead, MeanHead, DividedSpaceTimeAttention, ATTENTIONS
 
 # %% auto #0
-__all__ = ['MEAN_HEAD_STD', 'default_cfgs', 'PatchEmbed', 'resize_official_pos_embed', 'XViT', 'official_to_xvit',
-           'checkpoint_filter_fn', 'xvit_base_patch16_224', 'xvit_small_patch16_224', 'inflate_from_vit']
+__all__ = ['MEAN_HEAD_STD', 'default_cfgs', 'PatchEmbed', 'check_pos_grid', 'resize_official_pos_embed', 'XViT',
+           'official_to_xvit', 'checkpoint_filter_fn', 'xvit_base_patch16_224', 'xvit_small_patch16_224',
+           'inflate_from_vit']
 
 # %% ../nbs/02_model.ipynb #9300b913
 class PatchEmbed(nn.Module):
@@ -33,14 +34,22 @@ class PatchEmbed(nn.Module):
     def forward(self, x): return self.proj(x).flatten(2).transpose(1, 2)
 
 # %% ../nbs/02_model.ipynb #f2ce1257
+def check_pos_grid(pos_embed: torch.Tensor, what: str = 'pos_embed') -> int:
+    "The side g of a (1, 1 + g*g, C) positional embedding (a class token and a square grid of patches); a `ValueError` naming `what` otherwise."
+    n = pos_embed.shape[1] - 1 if pos_embed.ndim == 3 else -1
+    g = round(max(n, 0) ** 0.5)
+    if pos_embed.ndim != 3 or pos_embed.shape[0] != 1 or n < 1 or g * g != n:
+        raise ValueError(f"{what} has shape {tuple(pos_embed.shape)}, not (1, 1 + g*g, C) for a class token and a g x g grid of "
+                         "patches: the file is damaged or holds another model's weights")
+    return g
+
 def resize_official_pos_embed(pos_embed: torch.Tensor, grid: int) -> torch.Tensor:
     "Bicubic resampling of a (1, 1 + g*g, C) positional embedding to `grid` x `grid`, as the official forward pass does."
-    g = int(round((pos_embed.shape[1] - 1) ** 0.5))
+    g = check_pos_grid(pos_embed)
     if g == grid: return pos_embed
     cls, patches = pos_embed[:, :1], pos_embed[:, 1:].reshape(1, g, g, -1).permute(0, 3, 1, 2)
     patches = F.interpolate(patches, scale_factor=grid / g, mode='bicubic', align_corners=False)
     return torch.cat([cls, patches.permute(0, 2, 3, 1).reshape(1, grid * grid, -1)], 1)
-
 
 # %% ../nbs/02_model.ipynb #43f061e5
 def _cfg(**kwargs):
@@ -254,22 +263,37 @@ def xvit_small_patch16_224(pretrained=False, **kwargs) -> XViT:
     return _create_xvit('xvit_small_patch16_224', pretrained, **{**dict(patch_size=16, embed_dim=384, depth=12, num_heads=6), **kwargs})
 
 # %% ../nbs/02_model.ipynb #af8f8242
+def _new_in_video(k: str) -> bool:
+    "Weights an image ViT has no counterpart for: the temporal embedding, the video head, divided attention's temporal branch."
+    return k == 'temp_embed' or k.startswith('head.') or '.attn.temporal_' in k
+
 def inflate_from_vit(model: XViT, vit) -> list:
-    "Load an image ViT's weights (timm model, state dict or local file) into `model`'s backbone; returns the keys left as initialised."
+    "Load an image ViT's weights (timm model, state dict or local file) into `model`'s backbone; returns the keys left as initialised (`_new_in_video`: the rest must come from the ViT)."
+    source = f'the image ViT {vit}' if isinstance(vit, (str, Path)) else 'the image ViT'
     sd = vit.state_dict() if isinstance(vit, nn.Module) else load_checkpoint(vit) if isinstance(vit, (str, Path)) else vit
     for wrapper in ('model', 'state_dict', 'model_state'):
-        if wrapper in sd and isinstance(sd[wrapper], dict): sd = sd[wrapper]
+        if isinstance(sd, dict) and wrapper in sd and isinstance(sd[wrapper], dict): sd = sd[wrapper]
+    if not isinstance(sd, dict): raise ValueError(f"{source} holds a {type(sd).__name__}, not a state dict")
+    if sd and all(str(k).startswith('module.') for k in sd): sd = {k.removeprefix('module.'): v for k, v in sd.items()}   # (Distributed)DataParallel
     ours = model.state_dict()
     new, unexpected, mismatched = {}, [], []
     for k, v in sd.items():
         if k.startswith(('head.', 'fc_norm.', 'pre_logits.')) or k == 'head': continue   # the image classifier
+        if not isinstance(v, torch.Tensor): raise ValueError(f"{source}: {k} holds a {type(v).__name__}, not a tensor")
         if k == 'pos_embed' and k in ours and v.shape != ours[k].shape and v.shape[-1] == ours[k].shape[-1]:
+            check_pos_grid(v, f'{source}: pos_embed')
             v = resample_abs_pos_embed(v, [model.pos_grid] * 2, num_prefix_tokens=1)
         if k not in ours: unexpected.append(k)
         elif v.shape != ours[k].shape: mismatched.append(f"{k}: ViT {tuple(v.shape)} vs XViT {tuple(ours[k].shape)}")
         else: new[k] = v
     if unexpected or mismatched:
-        raise ValueError("the image ViT does not fit this XViT (check embed_dim, depth, num_heads, patch_size):\n"
+        raise ValueError(f"{source} does not fit this XViT (check embed_dim, depth, num_heads, patch_size):\n"
                          + '\n'.join([f"  unexpected: {k}" for k in unexpected] + [f"  mis-shaped: {k}" for k in mismatched]))
+    lacking = sorted(k for k in ours if k not in new and not _new_in_video(k))
+    if lacking:   # a shallower ViT or a partial file: those blocks would train from random weights, and be reported only as 'new'
+        raise ValueError(f"{source} lacks {len(lacking)} weights of this XViT's backbone ({', '.join(lacking[:4])}{' ...' if len(lacking) > 4 else ''}): "
+                         "check depth, or the file")
+    bad = [k for k, v in new.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise ValueError(f"{source} has NaN or Inf in {', '.join(bad[:6])}{' ...' if len(bad) > 6 else ''}: the file is damaged or a training run diverged")
     missing = model.load_state_dict(new, strict=False).missing_keys
     return sorted(missing)

@@ -16,8 +16,8 @@ from timm.models import build_model_with_cfg, generate_default_cfgs, register_mo
 
 from .core import load_checkpoint, shipped_dir
 from .attention import Attention, Block
-from .model import PatchEmbed
-from .convert import CheckpointMismatch, load_strict
+from .model import PatchEmbed, check_pos_grid
+from .convert import CheckpointMismatch, load_strict, _state_dict, _official_layout
 from .config import load_cfg
 
 # %% auto #0
@@ -196,12 +196,19 @@ def official_state(checkpoint: dict) -> dict:
     # the trainer wraps VisionTransformer as `.model`, DistributedDataParallel adds `module.`
     return {k.removeprefix('module.').removeprefix('model.'): v for k, v in sd.items()}
 
-def timesformer_arch(state_dict: dict) -> dict:
-    "`TimeSformer` arguments that an official-named state dict's keys and shapes determine (all but num_heads)."
+def timesformer_arch(state_dict: dict, source: str = 'the checkpoint') -> dict:
+    "`TimeSformer` arguments that an official-named state dict's keys and shapes determine (all but num_heads); `source` names it in errors."
+    if 'temp_embed' in state_dict or _official_layout(state_dict):
+        raise ValueError(f"{source} holds XViT weights, not a TimeSformer's: load them with load_xvit or from_official")
     need = ['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'norm.weight']
     if any(k not in state_dict for k in need):
-        raise ValueError(f"this does not look like a TimeSformer checkpoint: it lacks {[k for k in need if k not in state_dict]}")
+        raise ValueError(f"{source}: this does not look like a TimeSformer checkpoint: it lacks {[k for k in need if k not in state_dict]}")
+    check_pos_grid(state_dict['pos_embed'], f'{source}: pos_embed')
+    if 'time_embed' in state_dict and (state_dict['time_embed'].ndim != 3 or state_dict['time_embed'].shape[0] != 1):
+        raise ValueError(f"{source}: time_embed has shape {tuple(state_dict['time_embed'].shape)}, not (1, frames, C): the file is damaged "
+                         "or holds another model's weights")
     blocks = {int(m[1]) for k in state_dict if (m := re.match(r'blocks\.(\d+)\.', k))}
+    if not blocks: raise ValueError(f"{source} holds no blocks (blocks.N.*): the file is incomplete")
     C, patch = state_dict['cls_token'].shape[-1], state_dict['patch_embed.proj.weight'].shape[-1]
     arch = dict(embed_dim=C, patch_size=patch, in_chans=state_dict['patch_embed.proj.weight'].shape[1], depth=len(blocks),
                 img_size=round((state_dict['pos_embed'].shape[1] - 1) ** 0.5) * patch,
@@ -251,8 +258,8 @@ def from_timesformer(
     source = source or (str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the TimeSformer checkpoint')
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
     if not isinstance(checkpoint, dict): raise ValueError(f"{source} is not a state dict or a checkpoint dict, but {type(checkpoint).__name__}")
-    sd = official_state(checkpoint)
-    kwargs = {**timesformer_arch(sd), **arch}
+    sd = _state_dict(official_state(checkpoint), source)
+    kwargs = {**timesformer_arch(sd, source), **arch}
     if 'num_heads' not in arch:
         if kwargs['embed_dim'] != 768:
             raise ValueError(f"{source}: the number of attention heads is in no weight's shape; the official TimeSformer is ViT-B "
