@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_eval.ipynb #292e05a7
 from __future__ import annotations
-import csv, json, logging, warnings
+import contextlib, csv, io, json, logging, warnings
 
 from pathlib import Path
 from typing import NamedTuple
@@ -14,27 +14,52 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import CfgNode, load_cfg
-from .core import read_video, read_class_names, model_norm
+from .core import read_video, read_class_names, model_norm, atomic_write
 from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches, SSv2Dataset, h5_fps
 from .timesformer import is_timesformer_cfg, TimeSformer
-from .runtime import build_model, load_weights, last_checkpoint, setup_distributed, is_main, gather
+from .runtime import (build_model, load_weights, setup_distributed, is_main, gather, list_checkpoints, read_checkpoint,
+                          CorruptCheckpoint, cfg_changes, check_labels, run_lock)
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'VIEWS', 'PROTOCOLS', 'TIMESFORMER_SAMPLING_RATES', 'checkpoint_for_test', 'aggregate', 'topk_accuracy',
-           'mean_class_accuracy', 'confusion_matrix', 'plot_confusion', 'score_views', 'timesformer_test_protocol',
-           'write_predictions', 'eval_class_names', 'check_finite', 'evaluate', 'run', 'video_views', 'Prediction',
-           'predict_probs', 'predict']
+__all__ = ['log', 'TEST_CFG_KEYS', 'VIEWS', 'PROTOCOLS', 'TIMESFORMER_SAMPLING_RATES', 'checkpoint_for_test', 'check_test_cfg',
+           'aggregate', 'topk_accuracy', 'mean_class_accuracy', 'confusion_matrix', 'plot_confusion', 'score_views',
+           'timesformer_test_protocol', 'write_predictions', 'eval_class_names', 'check_finite', 'evaluate', 'run',
+           'video_views', 'Prediction', 'predict_probs', 'predict']
 
 # %% ../nbs/07_eval.ipynb #9b7ab96e
+def _test_checkpoint(cfg: CfgNode) -> tuple:
+    "(path, the checkpoint read when it is the run's own, else None) of the weights `checkpoint_for_test` picks."
+    if cfg.TEST.CHECKPOINT_FILE_PATH: return Path(cfg.TEST.CHECKPOINT_FILE_PATH), None
+    own = list_checkpoints(cfg.OUTPUT_DIR)
+    if own:
+        try: return own[-1], read_checkpoint(own[-1], cfg.TRAIN.UNSAFE_LOAD)
+        except CorruptCheckpoint as e:
+            raise CorruptCheckpoint(f"{e}. It is the newest checkpoint of {cfg.OUTPUT_DIR}: testing the one before it would report an earlier "
+                                    "model's accuracy as this run's. Move it away to test the one before, or name the file to test as "
+                                    "TEST.CHECKPOINT_FILE_PATH") from e
+    if cfg.TRAIN.CHECKPOINT_FILE_PATH: return Path(cfg.TRAIN.CHECKPOINT_FILE_PATH), None
+    return None, None
+
 def checkpoint_for_test(cfg: CfgNode):
     "The weights to test, in the official order: TEST.CHECKPOINT_FILE_PATH, the last checkpoint in OUTPUT_DIR, TRAIN.CHECKPOINT_FILE_PATH; None for random weights."
-    if cfg.TEST.CHECKPOINT_FILE_PATH: return Path(cfg.TEST.CHECKPOINT_FILE_PATH)
-    path, _ = last_checkpoint(cfg.OUTPUT_DIR)
-    if path is not None: return path
-    if cfg.TRAIN.CHECKPOINT_FILE_PATH: return Path(cfg.TRAIN.CHECKPOINT_FILE_PATH)
-    return None
+    return _test_checkpoint(cfg)[0]
+
+# keys whose change between a run's training and its test changes the model, or the clips it is shown
+TEST_CFG_KEYS = ('MODEL.ARCH', 'MODEL.MODEL_NAME', 'MODEL.NUM_CLASSES', 'XVIT.NUM_SEGMENTS', 'XVIT.CONSENSUS_TYPE', 'XVIT.BEFORE_SOFTMAX',
+                 'XVIT.USE_XVIT', 'XVIT.SHIFT_DIV', 'XVIT.BASE_MODEL', 'XVIT.LOCATIONS_LIST', 'TEMPORAL_HEAD.HIDDEN_DIM',
+                 'TEMPORAL_HEAD.NUM_ATTENTION_HEADS', 'TEMPORAL_HEAD.NUM_HIDDEN_LAYERS', 'TEMPORAL_HEAD.MLP_DIM', 'TIMESFORMER.ATTENTION_TYPE',
+                 'DATA.NUM_FRAMES', 'DATA.SAMPLING_RATE', 'DATA.MEAN', 'DATA.STD', 'DATA.TEST_CROP_SIZE', 'DATA.REVERSE_INPUT_CHANNEL',
+                 'DATA.INPUT_CHANNEL_NUM')
+
+def check_test_cfg(path, checkpoint: dict, cfg: CfgNode):
+    "Refuse to test a run's own checkpoint under a config whose `TEST_CFG_KEYS` differ from those it was trained with (its stored `cfg`)."
+    changes = cfg_changes(checkpoint.get('cfg'), cfg, lambda k: k in TEST_CFG_KEYS) if checkpoint.get('cfg') else {}
+    if changes:
+        raise ValueError(f"{path} was trained with another config than this test's; these keys change the model or the clips it sees:\n" +
+                         ''.join(f"  {k}: {a!r} in the checkpoint, {b!r} now\n" for k, (a, b) in changes.items()) +
+                         "Test it with the config it was trained with, or name it as TEST.CHECKPOINT_FILE_PATH to test it under this one on purpose")
 
 # %% ../nbs/07_eval.ipynb #3a55963a
 def aggregate(logits: torch.Tensor, labels: torch.Tensor, items: torch.Tensor, num_views: int, method: str = 'sum') -> tuple:
@@ -144,10 +169,10 @@ def timesformer_test_protocol(cfg: CfgNode, dataset) -> list:
 
 # %% ../nbs/07_eval.ipynb #88d39f5b
 def write_predictions(path, names: list, scores: torch.Tensor, labels: torch.Tensor, k: int = 5, class_names=None) -> Path:
-    "CSV with one line per video: video, label, predicted, top-k classes (space-separated), score of the label, score of the prediction; and the names of label, prediction and top-k when `class_names` are known."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    "CSV with one line per video: video, label, predicted, top-k classes (space-separated), score of the label, score of the prediction; and the names of label, prediction and top-k when `class_names` are known. Written atomically."
+    path = Path(path)
     top = scores.topk(min(k, scores.shape[1]), dim=1)
-    with open(path, 'w', newline='') as f:
+    with io.StringIO() as f:
         w = csv.writer(f)
         w.writerow(['video', 'label', 'predicted', f'top{k}', 'label_score', 'predicted_score']
                    + (['label_name', 'predicted_name', f'top{k}_names'] if class_names else []))
@@ -156,7 +181,7 @@ def write_predictions(path, names: list, scores: torch.Tensor, labels: torch.Ten
                    f'{scores[n, labels[n]].item():.6g}', f'{top.values[n, 0].item():.6g}']
             if class_names: row += [class_names[int(labels[n])], class_names[int(top.indices[n, 0])], '|'.join(class_names[j] for j in top.indices[n].tolist())]
             w.writerow(row)
-    return path
+        return atomic_write(path, lambda out: out.write(f.getvalue().encode()))
 
 def eval_class_names(cfg: CfgNode, model) -> list | None:
     "Class names for a test run: the model's own (a converted checkpoint can carry them), else `classes.txt` beside the data (`xvit pack` writes it)."
@@ -181,9 +206,14 @@ def check_finite(logits: torch.Tensor, items: torch.Tensor, num_views: int, vide
                              f"{' ...' if bad.sum() > 5 else ''}) of {len(vids)} videos ({names}): {cause}")
 
 def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict:
-    "Multi-view test of `model` (default: `build_model(cfg)` with the weights of `checkpoint_for_test`) on `cfg`'s test set; writes predictions, metrics and a confusion plot to OUTPUT_DIR."
+    "Multi-view test of `model` (default: `build_model(cfg)` with the weights of `checkpoint_for_test`) on `cfg`'s test set, holding `OUTPUT_DIR`'s lock; writes predictions, metrics and a confusion plot there."
     rank, world, device = setup_distributed(cfg.NUM_GPUS > 0)
+    with run_lock(cfg.OUTPUT_DIR) if is_main() else contextlib.nullcontext(): return _evaluate(cfg, model, dtype, world, device)
+
+def _evaluate(cfg: CfgNode, model, dtype, world: int, device) -> dict:
     dataset = build_dataset(cfg, 'test')
+    classes = cfg.MODEL.NUM_CLASSES if model is None else getattr(model, 'num_classes', None)
+    if classes is not None: check_labels(dataset, classes)                 # before hours of scoring
     protocol = timesformer_test_protocol(cfg, dataset)          # [] unless a TimeSformer config
     for line in protocol: log.info(f"TimeSformer test protocol: {line}")
     loader = build_loader(cfg, 'test', dataset=dataset, device=device)     # by default each video read once (TEST.PER_VIDEO)
@@ -192,9 +222,10 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
     source = 'the given model'
     if model is None:
         model = build_model(cfg)
-        path = checkpoint_for_test(cfg)
+        path, own = _test_checkpoint(cfg)
+        if own is not None: check_test_cfg(path, own, cfg)
         if path is None: warnings.warn("no checkpoint given (TEST.CHECKPOINT_FILE_PATH, OUTPUT_DIR, TRAIN.CHECKPOINT_FILE_PATH): testing random weights")
-        else: load_weights(model, path)
+        else: load_weights(model, path, checkpoint=own)
         source = str(path) if path else 'random weights'
     logits, labels, items = gather(*score_views(model, loader, device, dtype))
     check_finite(logits, items, dataset.num_views, dataset.videos, model, source)   # every process holds all views: all raise alike
@@ -213,11 +244,14 @@ def evaluate(cfg: CfgNode, model=None, dtype: torch.dtype | None = None) -> dict
     if is_main():
         out = Path(cfg.OUTPUT_DIR); out.mkdir(parents=True, exist_ok=True)
         names = eval_class_names(cfg, model)
+        # each file whole (atomic), metrics last: a test killed while writing leaves no metrics beside files of two tests
+        (out/'metrics_test.json').unlink(missing_ok=True)
         write_predictions(out/'predictions_test.csv', [v['path'] for v in dataset.videos], scores, vlabels, class_names=names)
-        (out/'metrics_test.json').write_text(json.dumps(result, indent=1))
-        fig = plot_confusion(confusion_matrix(scores, vlabels, scores.shape[1]), names); fig.savefig(out/'confusion_test.png', dpi=90)
+        fig = plot_confusion(confusion_matrix(scores, vlabels, scores.shape[1]), names)
+        atomic_write(out/'confusion_test.png', lambda f: fig.savefig(f, format='png', dpi=90))
         import matplotlib.pyplot as plt; plt.close(fig)
-        if cfg.TEST.SAVE_RESULTS_PATH: torch.save({'scores': scores, 'labels': vlabels}, out/cfg.TEST.SAVE_RESULTS_PATH)
+        if cfg.TEST.SAVE_RESULTS_PATH: atomic_write(out/cfg.TEST.SAVE_RESULTS_PATH, lambda f: torch.save({'scores': scores, 'labels': vlabels}, f))
+        atomic_write(out/'metrics_test.json', lambda f: f.write(json.dumps(result, indent=1).encode()))
         log.info(f"test: {result['videos']} videos x {result['views']} views ({source}): top-1 {result['top1']:.2f}  "
               f"top-5 {result['top5']:.2f}  mean class {result['mean_class']:.2f}"
               + (f"; {result['skipped']} listed videos left out (fewer than 3 frames, as officially): "

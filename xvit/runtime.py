@@ -4,14 +4,14 @@
 
 # %% ../nbs/06_runtime.ipynb #32d02af8
 from __future__ import annotations
-import hashlib, logging, os, pickle, pickletools, re, socket, time, warnings, zipfile
+import hashlib, logging, os, re, socket, time, warnings
 from pathlib import Path
 
-import torch
+import torch, yaml
 
 from .config import CfgNode
 from .convert import OFFICIAL_BACKBONES, arch_from_cfg, checkpoint_filter_fn, load_strict
-from .core import load_checkpoint, atomic_write, exclusive_lock
+from .core import load_checkpoint, atomic_write, exclusive_lock, CorruptCheckpoint, UnsafeCheckpoint
 from .model import XViT
 from .timesformer import (TimeSformer, is_timesformer_cfg, timesformer_from_cfg, load_timesformer_state,
                               checkpoint_filter_fn as timesformer_filter)
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'CHECKPOINT_NAME', 'DIGEST_KEY', 'REQUIRED_KEYS', 'build_model', 'setup_distributed', 'is_main',
            'gather_objects', 'gather', 'checkpoint_dir', 'checkpoint_path', 'state_digest', 'save_checkpoint',
-           'list_checkpoints', 'CorruptCheckpoint', 'UnsafeCheckpoint', 'pickled_globals', 'read_checkpoint',
-           'last_checkpoint', 'run_lock', 'load_weights']
+           'list_checkpoints', 'read_checkpoint', 'last_checkpoint', 'run_lock', 'cfg_changes', 'check_labels',
+           'load_weights']
 
 # %% ../nbs/06_runtime.ipynb #989fdaaf
 def build_model(cfg: CfgNode) -> XViT | TimeSformer:
@@ -115,42 +115,9 @@ def list_checkpoints(out_dir) -> list:
 # %% ../nbs/06_runtime.ipynb #2c7e3326
 REQUIRED_KEYS = ('epoch', 'model_state')
 
-class CorruptCheckpoint(ValueError):
-    "A checkpoint file that is damaged: truncated, failing its archive's checksums, or not matching its stored digest."
-class UnsafeCheckpoint(ValueError):
-    "An intact checkpoint that holds Python objects `torch.load(weights_only=True)` refuses."
-
-def pickled_globals(path) -> list | None:
-    "The classes and functions the pickle of an intact torch archive names (read without running it); None if the archive is damaged."
-    try:
-        with zipfile.ZipFile(path) as z:
-            if z.testzip() is not None: return None            # a member fails its CRC
-            pkl = [n for n in z.namelist() if n.endswith('/data.pkl') or n == 'data.pkl']
-            if not pkl: return None
-            names, strings = set(), []
-            for op, arg, _ in pickletools.genops(z.read(pkl[0])):
-                if op.name == 'GLOBAL': names.add(arg.replace(' ', '.'))
-                elif op.name == 'STACK_GLOBAL' and len(strings) >= 2: names.add('.'.join(strings[-2:]))
-                if isinstance(arg, str): strings.append(arg)
-            return sorted(names)
-    except (zipfile.BadZipFile, ValueError, EOFError, KeyError): return None
-
-def _load(path, unsafe: bool) -> dict:
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"checkpoint not found: {path}")
-    try: return torch.load(path, map_location='cpu', weights_only=not unsafe)
-    except PermissionError: raise
-    except Exception as e:                                      # torch.load fails in many ways; we say which kind it was
-        names = None if unsafe else pickled_globals(path)
-        if names is not None:
-            raise UnsafeCheckpoint(f"{path} is intact but holds Python objects that safe loading refuses ({', '.join(names[:6]) or 'see below'}): "
-                                   f"it was left untouched. If you trust where it came from, pass TRAIN.UNSAFE_LOAD True to load it with "
-                                   f"weights_only=False (that runs code stored in the file); otherwise move it away. ({str(e)[:300]})") from e
-        raise CorruptCheckpoint(f"{path} is damaged: {str(e)[:300]}") from e
-
 def read_checkpoint(path, unsafe: bool = False) -> dict:
     "Load a training checkpoint, check it has `epoch` and `model_state` and, when it carries one, that it matches its digest; a clear error otherwise."
-    ck = _load(path, unsafe)
+    ck = load_checkpoint(path, unsafe)
     if not isinstance(ck, dict) or any(k not in ck for k in REQUIRED_KEYS):
         have = sorted(ck) if isinstance(ck, dict) else type(ck).__name__
         raise ValueError(f"{path} is not a training checkpoint: it needs {list(REQUIRED_KEYS)}, it has {have}")
@@ -174,6 +141,27 @@ def run_lock(out_dir):
                                        "wait for it to end, or give this run another OUTPUT_DIR")
     return exclusive_lock(Path(out_dir)/'.lock', f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}", busy)
 
+
+# %% ../nbs/06_runtime.ipynb #d991783c
+def _flat(d: dict, prefix: str = '') -> dict:
+    out = {}
+    for k, v in (d or {}).items():
+        if isinstance(v, dict): out.update(_flat(v, f'{prefix}{k}.'))
+        else: out[prefix + k] = list(v) if isinstance(v, tuple) else v
+    return out
+
+def cfg_changes(stored, cfg: CfgNode, counts) -> dict:
+    "{key: (stored value, current value)} for the keys of `cfg` that `counts(key)` selects and that differ from `stored` (a checkpoint's config: YAML text or dict)."
+    old, new = _flat(yaml.safe_load(stored) if isinstance(stored, str) else stored), _flat(cfg)
+    return {k: (old[k], v) for k, v in new.items() if k in old and old[k] != v and counts(k)}
+
+# %% ../nbs/06_runtime.ipynb #6ad3874b
+def check_labels(dataset, num_classes: int):
+    "Refuse a `dataset` whose list has labels outside 0..`num_classes`-1, naming a video, before anything is scored."
+    bad = [v for v in dataset.videos if not 0 <= v['label'] < num_classes]
+    if bad: raise ValueError(f"the {dataset.mode} list of DATA.PATH_TO_DATA_DIR {dataset.root}: {len(bad)} videos have labels outside "
+                             f"0..{num_classes - 1} (MODEL.NUM_CLASSES {num_classes}), e.g. {bad[0]['path']} with label {bad[0]['label']}: "
+                             "fix the annotation list, or MODEL.NUM_CLASSES")
 
 # %% ../nbs/06_runtime.ipynb #21dac259
 def _load_timesformer(model: TimeSformer, ck: dict, path, new_classifier: bool) -> TimeSformer:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #4fc8cf79
 from __future__ import annotations
-import contextlib, csv, logging, math, os, random, time, warnings
+import contextlib, csv, io, logging, math, os, random, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +14,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .config import CfgNode
-import yaml
 
 from .convert import checkpoint_filter_fn, load_strict
-from .core import load_checkpoint
+from .core import load_checkpoint, atomic_write
 from .model import XViT, inflate_from_vit, official_to_xvit
 from .data import build_loader, write_frames_h5, mixup, mixup_loss
 from .runtime import (build_model, setup_distributed, is_main, gather_objects, checkpoint_dir, checkpoint_path,
-                          save_checkpoint, list_checkpoints, read_checkpoint, last_checkpoint, load_weights, run_lock)
+                          save_checkpoint, list_checkpoints, read_checkpoint, last_checkpoint, load_weights, run_lock,
+                          cfg_changes, check_labels)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 __all__ = ['log', 'LOSSES', 'UNSUPPORTED', 'RESUME_FREE', 'lr_at_epoch', 'param_groups', 'build_optimizer',
            'official_group_names', 'load_optimizer_state', 'LabelSmoothingCrossEntropy', 'build_loss',
            'seed_everything', 'rng_state', 'set_rng_state', 'toy_kinetics', 'autocast_dtype', 'check_batch',
-           'train_epoch', 'eval_epoch', 'check_train_cfg', 'config_changes', 'prepare', 'train', 'step_benchmark']
+           'train_epoch', 'eval_epoch', 'check_train_cfg', 'config_changes', 'prepare', 'train', 'check_weights',
+           'step_benchmark']
 
 # %% ../nbs/06_train.ipynb #65ff2565
 def lr_at_epoch(cfg: CfgNode, epoch: float) -> float:
@@ -222,7 +223,8 @@ def train_epoch(model, loader, optimizer, criterion, cfg: CfgNode, epoch: int, d
         with sync:
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 loss = mixup_loss(criterion, model(x), ya, yb, lam)
-            if not torch.isfinite(loss): raise FloatingPointError(f"the loss is {loss.item()} at epoch {epoch}, iteration {it}: lower SOLVER.BASE_LR or check the data")
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"the loss is {loss.item()} at epoch {epoch + 1}, iteration {it + 1} of {n}: lower SOLVER.BASE_LR or check the data")
             group = min(accum, n - it // accum * accum)      # the last group of an epoch may be short
             scaled = loss / group
             (scaler.scale(scaled) if scaler else scaled).backward()
@@ -253,6 +255,9 @@ def eval_epoch(model, loader, device, dtype=None) -> dict:
     for b, (x, y, idx, _) in enumerate(tqdm(loader, desc='val', unit='batch', disable=not is_main(), leave=False)):
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             scores = model(x.to(device, non_blocking=True)).float()
+        if not torch.isfinite(scores).all():      # ranked as numbers, NaN logits would still give an error rate
+            raise FloatingPointError(f"validation batch {b + 1}: non-finite logits (NaN/Inf) for {int((~torch.isfinite(scores).all(1)).sum())} of "
+                                     f"{len(scores)} videos: the weights diverged, or a low-precision forward overflowed (TRAIN.MIXED_PRECISION False)")
         y = torch.as_tensor(y)
         check_batch(x, y, idx, loader, scores.shape[1], f'validation batch {b + 1}')
         y = y.to(device)
@@ -292,17 +297,9 @@ RESUME_FREE = ('OUTPUT_DIR', 'TRAIN.EVAL_PERIOD', 'TRAIN.CHECKPOINT_PERIOD', 'TR
                'TENSORBOARD.', 'BENCHMARK.', 'LOG_PERIOD', 'LOG_MODEL_INFO', 'DATA.PATH_TO_DATA_DIR', 'DATA.PATH_PREFIX', 'DATA.DECODING_BACKEND',
                'XVIT.PRETRAINED_PATH', 'XVIT.PRETRAIN', 'DIST_BACKEND', 'NUM_GPUS', 'NUM_SHARDS', 'SHARD_ID')
 
-def _flat(d: dict, prefix: str = '') -> dict:
-    out = {}
-    for k, v in (d or {}).items():
-        if isinstance(v, dict): out.update(_flat(v, f'{prefix}{k}.'))
-        else: out[prefix + k] = list(v) if isinstance(v, tuple) else v
-    return out
-
 def config_changes(stored, cfg: CfgNode) -> dict:
     "{key: (stored value, current value)} for the keys that define the experiment (all but `RESUME_FREE`) and differ from the stored config."
-    old, new = _flat(yaml.safe_load(stored) if isinstance(stored, str) else stored), _flat(cfg)
-    return {k: (old[k], v) for k, v in new.items() if k in old and old[k] != v and not k.startswith(RESUME_FREE)}
+    return cfg_changes(stored, cfg, lambda k: not k.startswith(RESUME_FREE))
 
 def prepare(cfg: CfgNode, device) -> tuple:
     "(model, optimizer, scaler, first epoch, checkpoint resumed or None): the state a run starts from."
@@ -345,13 +342,14 @@ def prepare(cfg: CfgNode, device) -> tuple:
     return model, optimizer, scaler, 0, None
 
 def _keep_epochs(path: Path, start: int):
-    "Drop the rows of epochs >= `start` from a log: a resumed run writes them again."
+    "Drop the rows of epochs >= `start` from a log, and a row cut short by a kill: a resumed run writes them again. Rewritten atomically."
     if not path.exists(): return
-    rows = list(csv.DictReader(open(path)))
-    if all(int(r['epoch']) < start for r in rows): return
-    keep = [r for r in rows if int(r['epoch']) < start]
-    with open(path, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(keep)
+    with open(path, newline='') as f: fields, rows = (r := csv.DictReader(f)).fieldnames, list(r)
+    keep = [r for r in rows if None not in r.values() and r['epoch'].isdigit() and int(r['epoch']) < start]
+    if len(keep) == len(rows): return
+    with io.StringIO(newline='') as f:
+        w = csv.DictWriter(f, fieldnames=fields); w.writeheader(); w.writerows(keep)
+        atomic_write(path, lambda out: out.write(f.getvalue().encode()))
 
 def _tensorboard(cfg: CfgNode):
     if not (cfg.TENSORBOARD.get('ENABLE') and is_main()): return None
@@ -365,6 +363,16 @@ def train(cfg: CfgNode) -> XViT:
     if is_main(): Path(cfg.OUTPUT_DIR).mkdir(parents=True, exist_ok=True)
     with run_lock(cfg.OUTPUT_DIR) if is_main() else contextlib.nullcontext(): return _train(cfg, rank, world, device)
 
+def check_weights(model: nn.Module, epoch: int, out_dir):
+    "Raise `FloatingPointError` when `model`'s weights hold NaN/Inf after 0-based `epoch`: the last step can leave them so with a finite loss, and they must not be validated as numbers or saved over a good checkpoint."
+    broken = [n for n, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if not broken: return
+    kept = list_checkpoints(out_dir)
+    raise FloatingPointError(f"training diverged: the weights are not finite after epoch {epoch + 1} ({len(broken)} tensors, e.g. "
+                             f"{', '.join(broken[:3])}). Nothing of this epoch was saved, so the newest checkpoint is "
+                             f"{kept[-1] if kept else 'none'}: lower SOLVER.BASE_LR (or set SOLVER.CLIP_GRADIENT) and run again "
+                             "(with TRAIN.ACCEPT_CONFIG_CHANGES True to resume from it)")
+
 def _train(cfg: CfgNode, rank: int, world: int, device) -> XViT:
     model, optimizer, scaler, start, ck = prepare(cfg, device)
     if is_main():
@@ -373,6 +381,7 @@ def _train(cfg: CfgNode, rank: int, world: int, device) -> XViT:
     net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None) if world > 1 else model
     criterion, loader = build_loss(cfg), build_loader(cfg, 'train')
     val = build_loader(cfg, 'val').dataset if cfg.TRAIN.EVAL_PERIOD > 0 else None
+    if val is not None: check_labels(val, cfg.MODEL.NUM_CLASSES)
     writer = _tensorboard(cfg)
     if ck is not None and 'rng' in ck:
         states = ck['rng'] if isinstance(ck['rng'], list) else [ck['rng']]
@@ -383,6 +392,7 @@ def _train(cfg: CfgNode, rank: int, world: int, device) -> XViT:
         if isinstance(loader.sampler, torch.utils.data.DistributedSampler): loader.sampler.set_epoch(epoch)
         row = dict(epoch=epoch, loss=train_epoch(net, loader, optimizer, criterion, cfg, epoch, device, scaler, writer),
                    lr=optimizer.param_groups[0]['lr'], processes=world)
+        check_weights(model, epoch, cfg.OUTPUT_DIR)      # before they are validated or saved
         if val is not None and ((epoch + 1) % cfg.TRAIN.EVAL_PERIOD == 0 or epoch + 1 == last):
             state = rng_state(device)      # validation's random crops must not shift training's random stream (exact resume)
             # and must not depend on the run's history: seeded per epoch, with fresh loader workers seeded from that
