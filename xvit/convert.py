@@ -273,14 +273,17 @@ def _model_kind(model) -> str:
     raise TypeError(f"save_xvit saves an XViT or a TimeSformer, not a {type(model).__name__}")
 
 def save_xvit(model, path) -> Path:
-    "Save `model.state_dict()` (an XViT or a TimeSformer) to `path` and its class, constructor arguments and class names (where known) to `path` with suffix .json; atomically."
+    "Save `model.state_dict()` (an XViT or a TimeSformer) to `path` and its class, constructor arguments, class names (where known) and the weights' digest to `path` with suffix .json; each atomically."
     path = Path(path)
     if path.suffix.lower() == '.json': raise ValueError(f"{path}: the weights cannot go in a .json file (it holds the arguments beside them): use .pt")
     kind = _model_kind(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     names = getattr(model, 'class_names', None)
-    meta = {'model': kind, **model.arch, **({'class_names': list(names)} if names else {})}
-    atomic_write(path, lambda f: torch.save(model.state_dict(), f))
+    from xvit.runtime import state_digest   # here: xvit.runtime imports this module
+    sd = model.state_dict()
+    # two files, each written atomically, are not one atomic write: the digest ties the .json to its weights
+    meta = {'model': kind, **model.arch, **({'class_names': list(names)} if names else {}), 'weights_sha256': state_digest(sd)}
+    atomic_write(path, lambda f: torch.save(sd, f))
     atomic_write(path.with_suffix('.json'), lambda f: f.write(json.dumps(meta, indent=1).encode()))
     return path
 
@@ -330,7 +333,13 @@ def load_xvit(
                          "on the command line --arch)")
     sd = _state_dict(ck, str(path))
     kwargs = _read_meta(meta) if meta.exists() else {}
-    stored, kind = kwargs.pop('class_names', None), kwargs.pop('model', 'XViT')
+    stored, kind, digest = kwargs.pop('class_names', None), kwargs.pop('model', 'XViT'), kwargs.pop('weights_sha256', None)
+    if digest is not None:
+        from xvit.runtime import state_digest
+        if state_digest(sd) != digest:
+            raise ValueError(f"{path} and {meta.name} come from two different saves (a save interrupted between the two files, or files "
+                             "copied from two places): its arguments and class names may not be this model's. Save the model again, or put "
+                             f"the .json written with these weights beside them")
     given = {ARCH_ALIASES.get(k, k): v for k, v in arch.items()}
     if kind == 'XViT':
         _refuse_unknown(XViT, kwargs, given, meta)
