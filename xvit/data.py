@@ -575,7 +575,7 @@ class VideoDataset(torch.utils.data.Dataset):
         if 'num_frames' not in video:
             with _reading():
                 n = h5_num_frames(video['h5'], video.get('key')) if 'h5' in video else count_frames(video['path'])
-                if n < 1: raise ValueError(f"{video['h5']} holds no frames")
+                if n < 1: raise ValueError(f"{video.get('h5', video['path'])} holds no frames")
                 video['num_frames'] = n
         return video['num_frames']
 
