@@ -86,7 +86,22 @@ def _parse_arch(pairs) -> dict:
         if '=' not in p: raise ValueError(f"--arch expects key=value, got {p!r} (e.g. --arch num_heads=12 drop_rate=0.0)")
         k, v = p.split('=', 1)
         arch[k.strip()] = _value(v.strip())
+    if arch: _check_arch_types(arch)
     return arch
+
+def _check_arch_types(arch: dict):
+    "Refuse a value the models' argument of that name cannot take: `num_heads=x` would fail deep inside, comparing a str with an int."
+    import inspect
+    from xvit.convert import ARCH_ALIASES
+    from xvit.model import XViT
+    from xvit.timesformer import TimeSformer
+    kinds = ((bool, 'true or false', lambda v: isinstance(v, bool)), (int, 'a whole number', lambda v: isinstance(v, int) and not isinstance(v, bool)),
+             (float, 'a number', lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), (str, 'a name', lambda v: isinstance(v, str)))
+    for k, v in arch.items():
+        defaults = [p.default for cls in (XViT, TimeSformer) if (p := inspect.signature(cls).parameters.get(ARCH_ALIASES.get(k, k)))]
+        for default in defaults[:1]:                                  # the two models agree where they share a name
+            want = next(((what, ok) for t, what, ok in kinds if type(default) is t), None)
+            if want and v is not None and not want[1](v): raise ValueError(f"--arch {k}={v!r}: {k} takes {want[0]} (default {default!r})")
 
 def _labels(labels):
     "A class-name file, or 'kinetics400' for the Kinetics-400 names that torchvision ships (alphabetical, as the official lists)."

@@ -539,6 +539,8 @@ def pack(annotations, out_dir, dataset: str = 'kinetics', split: str | None = No
     if names is not None and any('\n' in n for n in names): raise ValueError("a class name contains a line break")
     entries, refused = _check_entries(entries, root)
     failures = [(n, text, why) for n, text, why in errors] + missing + refused
+    if not entries and not failures:                           # 'packed 0 of 0' would read as success
+        raise ValueError(f"{annotations} lists no videos (empty, or a header alone): is it the {split} list of {dataset}?")
     targets = {}
     for e in entries: targets.setdefault(_target(e, out, dataset, split)[1], []).append(e)
     clash = [(' and '.join(str(e['line']) for e in same), ' and '.join(str(e['src']) for e in same)) for same in targets.values() if len(same) > 1]
