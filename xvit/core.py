@@ -76,25 +76,36 @@ def read_video(
     import av
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"video not found: {path}")
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder, not a video file")
+    if path.stat().st_size == 0: raise ValueError(f"{path} is empty (0 bytes): an interrupted copy or download? Copy it again")
     wanted = None if indices is None else [int(i) for i in indices]
     if wanted is not None and (not wanted or min(wanted) < 0): raise ValueError(f"frame indices must be non-negative and non-empty, got {indices!r}")
     last = None if wanted is None else max(wanted)
     keep = None if wanted is None else set(wanted)
-    got, count, latest = {}, 0, None
-    rgb = lambda f: torch.from_numpy(f.to_ndarray(format='rgb24'))
+    got, count, latest, ended, stored = {}, 0, None, True, 0
+    turn = 0                  # quarter turns counter-clockwise that the stream's display matrix asks for
+    def rgb(f):
+        x = torch.from_numpy(f.to_ndarray(format='rgb24'))
+        return x.rot90(turn).contiguous() if turn else x
     try:
         with av.open(str(path)) as container:
             if not container.streams.video: raise ValueError(f"{path} has no video stream")
             stream = container.streams.video[0]
             if threads: stream.thread_type = 'AUTO'
             for i, frame in enumerate(container.decode(stream)):
+                if i == 0: turn = round((getattr(frame, 'rotation', 0) or 0) / 90) % 4   # a phone's portrait video: upright, as players show it
                 count, latest = i + 1, frame
                 if keep is None or i in keep: got[i] = rgb(frame)     # only wanted frames pay for the RGB conversion
-                if last is not None and i >= last: break
+                if last is not None and i >= last: ended = False; break
             if count and count - 1 not in got: got[count - 1] = rgb(latest)   # for clamping past the end
+            entries = getattr(stream, 'index_entries', None) or []  # where the container's index says each packet is stored
+            if ended: stored = max((e.pos + e.size for e in entries), default=0)
     except av.FFmpegError as e:
         raise ValueError(f"cannot decode {path}: {e}. Is it a complete, valid video file?") from e
     if not count: raise ValueError(f"{path} contains no decodable video frames")
+    if stored > (size := path.stat().st_size):      # the index points past the end of the file: it was cut short
+        raise ValueError(f"{path} is truncated: its index lists {len(entries)} frames stored up to byte {stored}, but the file ends at byte {size} "
+                         f"and only {count} frames decode (an interrupted copy or download?). Copy it again: reading on would repeat its last frame in place of the missing ones")
     if wanted is None: return torch.stack([got[i] for i in range(count)])
     return torch.stack([got[min(i, count - 1)] for i in wanted])
 
