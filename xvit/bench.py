@@ -796,10 +796,23 @@ def paths_benchmark(frames: int = 16, batch: int = 8, rounds: int = 20, device='
     return rows
 
 # %% ../nbs/04_benchmark.ipynb #aade0052
-def _read_rows(path) -> list:
+def _read_rows(path, need=()) -> list:
+    "The rows of the CSV file `path` (none if it is missing or empty) as dicts of strings. A byte-order mark is ignored; a file without the columns `need`, or a row of more or fewer fields than the header (a file cut short or edited), is an error naming the file and line."
     import csv
-    if not Path(path).exists(): return []
-    with open(path, newline='') as f: return list(csv.DictReader(f))
+    path = Path(path)
+    if not path.exists(): return []
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        reader = csv.DictReader(f)
+        lost = [c for c in need if c not in (reader.fieldnames or need)]
+        if lost: raise ValueError(f"{path} has no column {', '.join(lost)} (its columns: {', '.join(reader.fieldnames)}): it is not a file "
+                                  f"of this run; give another folder or move that file away")
+        rows = []
+        for r in reader:
+            if None in r or None in r.values():
+                raise ValueError(f"{path} line {reader.line_num}: {'more' if None in r else 'fewer'} fields than its header's "
+                                 f"{len(reader.fieldnames)}: the file was cut short or edited; mend or delete that line and run again")
+            rows.append(r)
+    return rows
 
 def gpu_report(out='bench_results', device='cuda', frames=(4, 8, 16, 32, 64, 96), batch: int = 8, rounds: int = 10,
                dtype=torch.bfloat16, variants=BENCH_VARIANTS, arch: dict | None = None, compile: bool = True,
@@ -809,7 +822,7 @@ def gpu_report(out='bench_results', device='cuda', frames=(4, 8, 16, 32, 64, 96)
     if budget_gib is None and device.type != 'cuda': raise ValueError("on a CPU, give budget_gib: the memory budget of the longest-clip search")
     budget = budget_gib * 2**30 if budget_gib else torch.cuda.get_device_properties(device).total_memory
     files = {k: out/f'{k}_{suffix}.csv' for k in ('model', 'block', 'paths', 'max_frames')}
-    rows = _read_rows(files['model'])
+    rows = _read_rows(files['model'], need=('frames',))
     for T in frames:
         if any(int(r['frames']) == T for r in rows): continue
         b, new = max(batch, batch_frames // T), None
@@ -833,7 +846,7 @@ def gpu_report(out='bench_results', device='cuda', frames=(4, 8, 16, 32, 64, 96)
         progress("block: written")
     if not files['paths'].exists():
         write_csv(paths_benchmark(16, batch, 2 * rounds, device, compile, arch), files['paths']); progress("paths: written")
-    done = _read_rows(files['max_frames'])
+    done = _read_rows(files['max_frames'], need=('variant',))
     for v in variants:
         if any(r['variant'] == v for r in done): continue
         T, peaks = longest_clip(lambda T: step_peak_bytes(v, T, device, dtype, 1, arch), budget, max_frames)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_reproduce.ipynb #7cb77a3a
 from __future__ import annotations
-import math, os, time
+import hashlib, math, os, time
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -22,7 +22,7 @@ from .convert import load_xvit, arch_from_cfg
 from .config import CfgNode, load_cfg, config_dir
 from .evaluate import evaluate, timesformer_test_protocol
 from .timesformer import TIMESFORMER_ZOO, TimeSformer
-from .runtime import is_main
+from .runtime import is_main, run_lock
 from .bench import device_meta, time_call, write_csv, _read_rows, interleaved, summarize
 
 # %% auto #0
@@ -84,11 +84,15 @@ and pass --ssv2-dir {dir} (the folder holding val_videofolder.txt and seq_h5/)."
 and pass --k400-dir {dir} (the folder holding annotations/val.txt and seq_h5/val/).""",
 }
 
+def _val_list(dataset: str, root) -> Path:
+    "The annotation list of a packed validation set of `dataset` in `root`."
+    return Path(root)/'annotations'/'val.txt' if dataset in ('kinetics', 'k400') else Path(root)/'val_videofolder.txt'
+
 def data_ready(dataset: str, root) -> str | None:
     "None when `root` holds a packed validation set of `dataset`; otherwise what is missing and how to make it."
     if root is None: return f"no {dataset} folder given.\n" + DATA_HELP[dataset].format(dir='DIR')
     root = Path(root)
-    need = root/'annotations'/'val.txt' if dataset in ('kinetics', 'k400') else root/'val_videofolder.txt'
+    need = _val_list(dataset, root)
     if need.exists() and (root/'seq_h5').is_dir(): return None
     if need.exists(): return f"{root/'seq_h5'} not found (the packed videos).\n" + DATA_HELP[dataset].format(dir=root)
     return f"{need} not found.\n" + DATA_HELP[dataset].format(dir=root)
@@ -174,6 +178,22 @@ def _timesformer_differences(model, cfg) -> list:
     want = dict(num_frames=cfg.DATA.NUM_FRAMES, num_classes=cfg.MODEL.NUM_CLASSES, attention_type=cfg.TIMESFORMER.ATTENTION_TYPE)
     return [f"{k}: checkpoint {have[k]!r}, config {want[k]!r}" for k in have if have[k] != want[k]]
 
+def _checked(path, rows: list, key, ints=(), floats=(), fix: str = "mend or delete that line (its run is done again) and run again") -> list:
+    "`rows` read back from `path` with the columns `ints` and `floats` as numbers (finite), one row per `key(row)`: an edited or damaged file is an error naming its line."
+    out, seen = [], {}
+    for line, r in enumerate(rows, 2):
+        try: r = {k: int(v) if k in ints else float(v) if k in floats else v for k, v in r.items()}
+        except ValueError as e: raise ValueError(f"{path} line {line}: {e}: {fix}") from None
+        bad = [k for k in floats if k in r and not math.isfinite(r[k])]
+        if bad: raise ValueError(f"{path} line {line}: {', '.join(f'{k} {r[k]}' for k in bad)} is not a number a run writes: {fix}")
+        if key(r) in seen: raise ValueError(f"{path} lines {seen[key(r)]} and {line} hold the same run {key(r)}: delete one of them")
+        seen[key(r)] = line; out.append(r)
+    return out
+
+def _list_digest(path) -> str:
+    "A short fingerprint of an annotation list: the videos a zoo row was measured on."
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
 def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results', device: str | None = None, dtype=None,
                   batch_size: int | None = None, workers: int | None = None, configs=None, opts=(), fps: str = 'auto', report=print,
                   k400_dir=None, timesformer_checkpoints=None, **arch) -> list:
@@ -186,18 +206,25 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
         ckpts.update(timesformer_zoo_checkpoints(timesformer_checkpoints))
         rows += [(e, m) for e in TIMESFORMER_ROWS for m in _fps_modes(e, None, fps)]
     dirs = {'k400': k400_dir, 'k600': k600_dir, 'ssv2': ssv2_dir}
-    done = {(r['row'], r.get('fps') or 'none'): r for r in _read_rows(out/'zoo.csv')}
+    nums = ('top1', 'top5', 'official_top1', 'official_top5', 'diff_top1', 'diff_top5')
+    read, row_key = _read_rows(out/'zoo.csv', need=('row', 'checkpoint', 'dtype', 'videos') + nums), lambda r: (r['row'], r.get('fps') or 'none')
+    _checked(out/'zoo.csv', read, row_key, ints=('videos',), floats=nums)       # rows of an interrupted run, checked; kept as read
+    done = {row_key(r): r for r in read}
     kind, precision = torch.device(device).type, str(dtype).removeprefix('torch.') if dtype else 'float32'
     for entry, mode in rows:
         name, key, timesformer = entry['name'], (entry['name'], mode), 'checkpoint' in entry
         data_dir = dirs[entry['data']] if timesformer else k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir
+        kind_of_data = 'k400' if timesformer and entry['data'] == 'k400' else entry['dataset']
+        missing = data_ready(kind_of_data, data_dir)
         if key in done:
             ours = (str(ckpts.get(name, done[key]['checkpoint'])), precision)
             if (done[key]['checkpoint'], done[key]['dtype']) != ours:
                 raise ValueError(f"{out/'zoo.csv'} holds {name} for {done[key]['checkpoint']} in {done[key]['dtype']}, not {ours[0]} "
                                  f"in {ours[1]}: give another output folder, or delete that row to evaluate it again")
+            if not missing and done[key].get('data_list') and done[key]['data_list'] != _list_digest(_val_list(kind_of_data, data_dir)):
+                raise ValueError(f"{out/'zoo.csv'} holds {name} measured on {done[key]['videos']} videos of {done[key].get('data')}, not on those "
+                                 f"{_val_list(kind_of_data, data_dir)} lists now: give another output folder, or delete that row to evaluate it again")
             continue
-        missing = data_ready('k400' if timesformer and entry['data'] == 'k400' else entry['dataset'], data_dir)
         if missing: report(f"{name}: skipped, {missing}"); continue
         if name not in ckpts:
             report(f"{name}: skipped, " + (f"{entry['checkpoint']} (from the TimeSformer README) is not among the TimeSformer checkpoints given"
@@ -225,7 +252,8 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
                           top1=round(res['top1'], 2), top5=round(res['top5'], 2), official_top1=entry['top1'], official_top5=entry['top5'],
                           diff_top1=round(res['top1'] - entry['top1'], 2), diff_top5=round(res['top5'] - entry['top5'], 2),
                           ms_per_clip=round(1000 * per_clip, 3), eval_s_per_video=round(wall / res['videos'], 4),
-                          dtype=precision, checkpoint=str(ckpts[name]), **device_meta(device))
+                          dtype=precision, checkpoint=str(ckpts[name]), data=str(data_dir),
+                          data_list=_list_digest(_val_list(kind_of_data, data_dir)), **device_meta(device))
         if is_main(): write_csv(_in_zoo_order(done), out/'zoo.csv')
     return _in_zoo_order(done)
 
@@ -352,11 +380,6 @@ def mini_gflops(variant: str) -> float:
 
 def _run_id(r: dict) -> tuple: return r['task'], r['variant'], int(r['seed']), int(r['steps'])
 
-def _typed(r: dict) -> dict:
-    "A row read back from CSV with its numbers as numbers, like the rows of a fresh run."
-    ints, floats = ('seed', 'steps', 'step', 'threads'), ('val_acc', 'chance', 's_per_step', 'gflops', 'train_loss')
-    return {k: int(v) if k in ints else float(v) if k in floats else v for k, v in r.items()}
-
 def _canonical(r: dict) -> tuple:
     "Sort key of run and curve rows: seed, task, variant (in the order of `TASKS` and `MINI_VARIANTS`), steps, step."
     where = lambda seq, x: seq.index(x) if x in seq else len(seq)
@@ -380,9 +403,21 @@ def miniature(out='miniature_results', seeds=(0, 1, 2), tasks=tuple(TASKS), vari
               threads: int | None = 1, progress: bool = True, workers: int | None = None) -> tuple:
     "Train every variant on every task for every seed (resuming from `out`), in `workers` processes of `threads` torch threads each (default: `default_workers()`); (run rows, curve rows) of those runs. `steps`: per run (default `MINI_STEPS` of the task)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    rows = [_typed(r) for r in _read_rows(out/'miniature.csv')]
+    with run_lock(out):                      # a second run into `out` would overwrite this one's rows with its own
+        return _miniature(out, seeds, tasks, variants, steps, threads, progress, workers)
+
+def _read_runs(path, curves: bool = False) -> list:
+    "The run rows (or with `curves` the curve rows) in `path`, typed like those of a fresh run and checked: complete, finite, one per run (and step)."
+    ints, floats = ('seed', 'steps', 'step', 'threads'), ('val_acc', 'chance', 's_per_step', 'gflops', 'train_loss')
+    need = ('task', 'variant', 'seed', 'steps', 'val_acc') + (('step', 'train_loss') if curves else ('gflops',))
+    fix = ("mend that line, or delete it and its run's row in miniature.csv (the run is trained again)" if curves else
+           "mend or delete that line (its run is trained again) and run again")
+    return _checked(path, _read_rows(path, need=need), lambda r: _run_id(r) + ((r['step'],) if curves else ()), ints, floats, fix)
+
+def _miniature(out, seeds, tasks, variants, steps, threads, progress, workers) -> tuple:
+    rows = _read_runs(out/'miniature.csv')
     done = {_run_id(r) for r in rows}
-    curves = [_typed(c) for c in _read_rows(out/'miniature_curves.csv') if _run_id(c) in done]   # drops a curve whose run did not finish
+    curves = [c for c in _read_runs(out/'miniature_curves.csv', curves=True) if _run_id(c) in done]   # drops a curve whose run did not finish
     budget = {t: steps or MINI_STEPS[t] for t in tasks}
     todo = [(t, v, s, budget[t]) for s in seeds for t in tasks for v in variants if (t, v, s, budget[t]) not in done]
     todo.sort(key=lambda r: -r[3])           # the longest runs first, so that the last ones to finish are short (stable: else in order)
