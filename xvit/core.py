@@ -14,9 +14,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from torch.nn.attention import sdpa_kernel, SDPBackend
 
 # %% auto #0
-__all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'read_video',
-           'frames_to_clip', 'model_norm', 'read_class_names', 'CorruptCheckpoint', 'UnsafeCheckpoint', 'check_archive',
-           'pickled_globals', 'load_checkpoint', 'atomic_write', 'exclusive_lock', 'count_flops']
+__all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'quarter_turns',
+           'read_video', 'frames_to_clip', 'model_norm', 'read_class_names', 'CorruptCheckpoint', 'UnsafeCheckpoint',
+           'check_archive', 'pickled_globals', 'load_checkpoint', 'atomic_write', 'exclusive_lock', 'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 _SHIPPED = {'samples': 'data', 'bench_results': 'bench_results'}   # package folder -> folder under nbs/ in a checkout
@@ -67,6 +67,10 @@ def gpu_available(what: str = 'this cell') -> bool:
     return False
 
 # %% ../nbs/00_core.ipynb #d3bf9701
+def quarter_turns(frame) -> int:
+    "Counter-clockwise quarter turns a player gives a decoded PyAV `frame` (its display matrix; phones filming upright store -90)."
+    return round((getattr(frame, 'rotation', 0) or 0) / 90) % 4
+
 def read_video(
     path,                  # a video file PyAV can open (mp4, webm, avi...)
     indices=None,          # frame numbers to keep (past the end: the last frame); None keeps every frame
@@ -93,7 +97,7 @@ def read_video(
             stream = container.streams.video[0]
             if threads: stream.thread_type = 'AUTO'
             for i, frame in enumerate(container.decode(stream)):
-                if i == 0: turn = round((getattr(frame, 'rotation', 0) or 0) / 90) % 4   # a phone's portrait video: upright, as players show it
+                if i == 0: turn = quarter_turns(frame)   # a phone's portrait video: upright, as players show it
                 count, latest = i + 1, frame
                 if keep is None or i in keep: got[i] = rgb(frame)     # only wanted frames pay for the RGB conversion
                 if last is not None and i >= last: ended = False; break

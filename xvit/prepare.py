@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import read_video, read_class_names, atomic_write, exclusive_lock
+from .core import read_video, read_class_names, atomic_write, exclusive_lock, quarter_turns
 from .data import write_frames_h5, encode_jpeg, build_loader, build_dataset, _read_text   # (the lists the loader reads are read alike)
 
 log = logging.getLogger(__name__)   # quiet unless the caller configures logging; the CLI prints it
@@ -73,13 +73,9 @@ def display_size(stream, quarter_turns: int = 0) -> tuple:
     if sar and sar != 1: w, h = (round(w * sar), h) if sar > 1 else (w, round(h / sar))
     return (h, w) if quarter_turns % 2 else (w, h)
 
-def _quarter_turns(frame) -> int:
-    "Counter-clockwise quarter turns a player gives `frame` (its display matrix; phones filming upright store -90)."
-    return round((getattr(frame, 'rotation', 0) or 0) / 90) % 4
-
 def upright(frame, stream, short_side: int | None = None) -> np.ndarray:
     "uint8 RGB (H, W, 3) of a decoded `frame` as a player shows it (rotation, pixel aspect), scaled to short side `short_side` if given."
-    q = _quarter_turns(frame)
+    q = quarter_turns(frame)
     w, h = display_size(stream, q)
     if short_side: w, h = scaled_size(w, h, short_side)
     if q % 2: w, h = h, w                                  # the size before the turn
@@ -127,7 +123,7 @@ def resize_video(src, dst, short_side: int = 256, crf: int = 18, allow_partial: 
             decoded = inp.decode(vin)
             first = next(decoded, None)                        # the rotation is known from the first frame
             if first is None: raise ValueError(f"{src} contains no decodable video frames")
-            q = _quarter_turns(first)
+            q = quarter_turns(first)
             w, h = scaled_size(*display_size(vin, q), short_side)
             with av.open(str(tmp), 'w', format=dst.suffix.lstrip('.').replace('m4v', 'mp4').replace('mkv', 'matroska')) as out:
                 vout = out.add_stream('libvpx-vp9' if dst.suffix == '.webm' else 'libx264', rate=rate)
