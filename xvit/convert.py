@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from .core import load_checkpoint
+from .core import load_checkpoint, plain_state_dict, nonfinite
 from .core import read_class_names, atomic_write
 from .model import XViT, official_to_xvit, resize_official_pos_embed, check_pos_grid, checkpoint_filter_fn, _HEAD_NAMES
 
@@ -20,16 +20,6 @@ __all__ = ['OFFICIAL_DEFAULTS', 'OFFICIAL_BACKBONES', 'ARCH_ALIASES', 'arch_from
            'load_strict', 'from_official', 'conformance_clip', 'save_xvit', 'load_xvit', 'official_cfg', 'to_official']
 
 # %% ../nbs/02a_convert.ipynb #d759533a
-def _state_dict(sd, source: str) -> dict:
-    "A state dict without the `module.` prefix that (Distributed)DataParallel adds; anything but a dict of tensors is refused."
-    if not isinstance(sd, dict): raise ValueError(f"{source}: its weights are a {type(sd).__name__}, not a state dict (a dict of tensors)")
-    bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise ValueError(f"{source} is not a state dict of weights: " + ', '.join(f"{k} holds a {type(sd[k]).__name__}" for k in bad[:6])
-                         + (' ...' if len(bad) > 6 else '') + ", not a tensor")
-    if sd and all(str(k).startswith('module.') for k in sd): sd = {k.removeprefix('module.'): v for k, v in sd.items()}
-    return sd
-
 def _official_layout(sd: dict) -> bool: return any(str(k).removeprefix('module.').startswith(('base_model.', 'consensus.')) for k in sd)
 
 def _is_timesformer(ck: dict) -> bool:
@@ -179,7 +169,7 @@ def load_strict(model: torch.nn.Module, state_dict: dict, source: str = 'checkpo
         raise ValueError(f"{source} holds {len(kinds)} tensor{'s' * (len(kinds) > 1)} of the wrong kind: " + ', '.join(f"{k} {d} vs model {m}" for k, d, m in kinds[:8])
                          + (' ...' if len(kinds) > 8 else '') + ". Integers where the model has floating-point weights (or the reverse) are no "
                          "model's weights: the file is damaged or holds something else")
-    bad = [k for k, v in state_dict.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
+    bad = nonfinite(state_dict)
     if bad:
         raise ValueError(f"{source} holds non-finite weights (NaN or Inf) in {len(bad)} tensors: {', '.join(bad[:8])}{' ...' if len(bad) > 8 else ''}. "
                          "The run that wrote it diverged or the file is damaged: use an earlier checkpoint")
@@ -231,7 +221,7 @@ def _from_official(checkpoint, source: str, class_names, arch: dict) -> XViT:
     if isinstance(checkpoint, dict) and 'model_state' not in checkpoint and _official_layout(checkpoint): checkpoint = {'model_state': checkpoint}
     if not isinstance(checkpoint, dict) or 'model_state' not in checkpoint:
         raise ValueError(f"{source} is not an official XViT checkpoint: expected a dict with 'model_state' (and 'cfg'){_kind_hint(checkpoint)}")
-    sd = _state_dict(checkpoint['model_state'], source)
+    sd = plain_state_dict(checkpoint['model_state'], source)
     if not _official_layout(sd):
         raise ValueError(f"{source} is not an official XViT checkpoint: no weight has an official name (base_model.*, consensus.*){_kind_hint(checkpoint)}")
     cfg = checkpoint.get('cfg') if cfg is None else cfg
@@ -331,7 +321,7 @@ def load_xvit(
         raise ValueError(f"{path} is a plain state dict without {meta.name} beside it, so its architecture is unknown: put the .json that "
                          "save_xvit wrote beside it, or pass the arguments (load_xvit(path, embed_dim=..., depth=..., num_heads=..., ...); "
                          "on the command line --arch)")
-    sd = _state_dict(ck, str(path))
+    sd = plain_state_dict(ck, str(path))
     kwargs = _read_meta(meta) if meta.exists() else {}
     stored, kind, digest = kwargs.pop('class_names', None), kwargs.pop('model', 'XViT'), kwargs.pop('weights_sha256', None)
     if digest is not None:
@@ -402,7 +392,7 @@ def to_official(
         arch = _read_meta(meta); kind = arch.pop('model', 'XViT'); arch.pop('class_names', None)
         if kind != 'XViT': raise ValueError(f"{name}: {meta.name} says it holds a {kind}; to_official writes the official XViT layout only")
         ck = {'model_state': ck, 'cfg': yaml.safe_dump(official_cfg(arch), sort_keys=False)}
-    sd = _state_dict(ck['model_state'] if 'model_state' in ck else ck, name)
+    sd = plain_state_dict(ck['model_state'] if 'model_state' in ck else ck, name)
     if any(k.startswith(('base_model.', 'consensus.')) for k in sd): raise ValueError(f"{name}: these weights are already in the official layout")
     if 'temp_embed' not in sd or 'patch_embed.proj.weight' not in sd:
         raise ValueError(f"{name}: these are not XViT weights (no temp_embed / patch_embed)")

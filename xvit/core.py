@@ -16,7 +16,8 @@ from torch.nn.attention import sdpa_kernel, SDPBackend
 # %% auto #0
 __all__ = ['SAMPLE_VIDEOS', 'shipped_dir', 'sample_video', 'conformance_case', 'bench_result', 'gpu_available', 'quarter_turns',
            'read_video', 'frames_to_clip', 'model_norm', 'read_class_names', 'CorruptCheckpoint', 'UnsafeCheckpoint',
-           'check_archive', 'pickled_globals', 'load_checkpoint', 'atomic_write', 'exclusive_lock', 'count_flops']
+           'check_archive', 'pickled_globals', 'load_checkpoint', 'plain_state_dict', 'nonfinite', 'atomic_write',
+           'exclusive_lock', 'count_flops']
 
 # %% ../nbs/00_core.ipynb #87d3e241
 _SHIPPED = {'samples': 'data', 'bench_results': 'bench_results'}   # package folder -> folder under nbs/ in a checkout
@@ -227,6 +228,21 @@ def load_checkpoint(path, unsafe: bool = False) -> dict:
         why = str(e).split('WeightsUnpickler error:')[-1]
         reason = next((l.strip() for l in why.splitlines() if l.strip()), '') or type(e).__name__
         raise CorruptCheckpoint(f"{path} is damaged or not a PyTorch checkpoint ({type(e).__name__}: {reason[:200]})") from e
+
+def plain_state_dict(sd, source: str) -> dict:
+    "A state dict without the `module.` prefix that (Distributed)DataParallel adds; anything but a dict of tensors is refused, naming `source`."
+    if not isinstance(sd, dict): raise ValueError(f"{source}: its weights are a {type(sd).__name__}, not a state dict (a dict of tensors)")
+    bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise ValueError(f"{source} is not a state dict of weights: " + ', '.join(f"{k} holds a {type(sd[k]).__name__}" for k in bad[:6])
+                         + (' ...' if len(bad) > 6 else '') + ", not a tensor")
+    if sd and all(str(k).startswith('module.') for k in sd): sd = {k.removeprefix('module.'): v for k, v in sd.items()}
+    return sd
+
+def nonfinite(named) -> list:
+    "Names of the floating-point tensors holding NaN or Inf among `named`: a dict, or (name, tensor) pairs such as `model.named_parameters()`."
+    return [k for k, v in (named.items() if isinstance(named, dict) else named)
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()]
 
 # %% ../nbs/00_core.ipynb #b552fde1
 def atomic_write(path, write) -> Path:

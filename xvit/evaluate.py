@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import CfgNode, load_cfg
-from .core import read_video, read_class_names, model_norm, atomic_write
+from .core import read_video, read_class_names, model_norm, atomic_write, nonfinite
 from .data import build_dataset, build_loader, count_frames, kinetics_clip_indices, ssv2_frame_indices, cut_views, ViewBatches, SSv2Dataset, h5_fps
 from .timesformer import is_timesformer_cfg, TimeSformer
 from .runtime import (build_model, load_weights, setup_distributed, is_main, gather, list_checkpoints, read_checkpoint,
@@ -198,7 +198,7 @@ def check_finite(logits: torch.Tensor, items: torch.Tensor, num_views: int, vide
     if not bad.any(): return
     vids = sorted(set((items[bad] // num_views).tolist()))
     names = ', '.join(str(videos[v]['path']) for v in vids[:5]) + (f' and {len(vids) - 5} more' if len(vids) > 5 else '')
-    broken = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()] if model is not None else []
+    broken = nonfinite(model.named_parameters()) if model is not None else []
     cause = (f"the model has non-finite weights ({len(broken)} tensors, e.g. {', '.join(broken[:3])}) from {weights}: "
              "the checkpoint holds NaN/Inf (a training run that diverged?); evaluate an earlier checkpoint" if broken else
              f"the weights ({weights}) are finite, so the input or a low-precision forward overflowed (try float32)")

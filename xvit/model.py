@@ -14,7 +14,7 @@ from einops import rearrange
 from timm.layers import trunc_normal_, resample_abs_pos_embed
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 
-from .core import load_checkpoint
+from .core import load_checkpoint, plain_state_dict, nonfinite
 from .attention import Block, TemporalHead, MeanHead, DividedSpaceTimeAttention, ATTENTIONS
 
 # %% auto #0
@@ -273,13 +273,11 @@ def inflate_from_vit(model: XViT, vit) -> list:
     sd = vit.state_dict() if isinstance(vit, nn.Module) else load_checkpoint(vit) if isinstance(vit, (str, Path)) else vit
     for wrapper in ('model', 'state_dict', 'model_state'):
         if isinstance(sd, dict) and wrapper in sd and isinstance(sd[wrapper], dict): sd = sd[wrapper]
-    if not isinstance(sd, dict): raise ValueError(f"{source} holds a {type(sd).__name__}, not a state dict")
-    if sd and all(str(k).startswith('module.') for k in sd): sd = {k.removeprefix('module.'): v for k, v in sd.items()}   # (Distributed)DataParallel
+    sd = plain_state_dict(sd, source)
     ours = model.state_dict()
     new, unexpected, mismatched = {}, [], []
     for k, v in sd.items():
         if k.startswith(('head.', 'fc_norm.', 'pre_logits.')) or k == 'head': continue   # the image classifier
-        if not isinstance(v, torch.Tensor): raise ValueError(f"{source}: {k} holds a {type(v).__name__}, not a tensor")
         if k == 'pos_embed' and k in ours and v.shape != ours[k].shape and v.shape[-1] == ours[k].shape[-1]:
             check_pos_grid(v, f'{source}: pos_embed')
             v = resample_abs_pos_embed(v, [model.pos_grid] * 2, num_prefix_tokens=1)
@@ -293,7 +291,7 @@ def inflate_from_vit(model: XViT, vit) -> list:
     if lacking:   # a shallower ViT or a partial file: those blocks would train from random weights, and be reported only as 'new'
         raise ValueError(f"{source} lacks {len(lacking)} weights of this XViT's backbone ({', '.join(lacking[:4])}{' ...' if len(lacking) > 4 else ''}): "
                          "check depth, or the file")
-    bad = [k for k, v in new.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    bad = nonfinite(new)
     if bad: raise ValueError(f"{source} has NaN or Inf in {', '.join(bad[:6])}{' ...' if len(bad) > 6 else ''}: the file is damaged or a training run diverged")
     missing = model.load_state_dict(new, strict=False).missing_keys
     return sorted(missing)

@@ -14,10 +14,10 @@ from einops import rearrange
 from timm.layers import trunc_normal_
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 
-from .core import load_checkpoint, shipped_dir
+from .core import load_checkpoint, shipped_dir, plain_state_dict
 from .attention import Attention, Block
 from .model import PatchEmbed, check_pos_grid
-from .convert import CheckpointMismatch, load_strict, _state_dict, _official_layout
+from .convert import CheckpointMismatch, load_strict, _official_layout
 from .config import load_cfg
 
 # %% auto #0
@@ -258,7 +258,7 @@ def from_timesformer(
     source = source or (str(checkpoint) if isinstance(checkpoint, (str, Path)) else 'the TimeSformer checkpoint')
     if isinstance(checkpoint, (str, Path)): checkpoint = load_checkpoint(checkpoint)
     if not isinstance(checkpoint, dict): raise ValueError(f"{source} is not a state dict or a checkpoint dict, but {type(checkpoint).__name__}")
-    sd = _state_dict(official_state(checkpoint), source)
+    sd = plain_state_dict(official_state(checkpoint), source)
     kwargs = {**timesformer_arch(sd, source), **arch}
     if 'num_heads' not in arch:
         if kwargs['embed_dim'] != 768:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .config import CfgNode
 
 from .convert import checkpoint_filter_fn, load_strict
-from .core import load_checkpoint, atomic_write
+from .core import load_checkpoint, atomic_write, nonfinite
 from .model import XViT, inflate_from_vit, official_to_xvit
 from .data import build_loader, write_frames_h5, mixup, mixup_loss
 from .runtime import (build_model, setup_distributed, is_main, gather_objects, checkpoint_dir, checkpoint_path,
@@ -365,7 +365,7 @@ def train(cfg: CfgNode) -> XViT:
 
 def check_weights(model: nn.Module, epoch: int, out_dir):
     "Raise `FloatingPointError` when `model`'s weights hold NaN/Inf after 0-based `epoch`: the last step can leave them so with a finite loss, and they must not be validated as numbers or saved over a good checkpoint."
-    broken = [n for n, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    broken = nonfinite(model.state_dict())
     if not broken: return
     kept = list_checkpoints(out_dir)
     raise FloatingPointError(f"training diverged: the weights are not finite after epoch {epoch + 1} ({len(broken)} tensors, e.g. "
