@@ -216,12 +216,13 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
         data_dir = dirs[entry['data']] if timesformer else k600_dir if entry['dataset'] == 'kinetics' else ssv2_dir
         kind_of_data = 'k400' if timesformer and entry['data'] == 'k400' else entry['dataset']
         missing = data_ready(kind_of_data, data_dir)
+        listed = None if missing else _list_digest(_val_list(kind_of_data, data_dir))   # the videos this row is measured on
         if key in done:
             ours = (str(ckpts.get(name, done[key]['checkpoint'])), precision)
             if (done[key]['checkpoint'], done[key]['dtype']) != ours:
                 raise ValueError(f"{out/'zoo.csv'} holds {name} for {done[key]['checkpoint']} in {done[key]['dtype']}, not {ours[0]} "
                                  f"in {ours[1]}: give another output folder, or delete that row to evaluate it again")
-            if not missing and done[key].get('data_list') and done[key]['data_list'] != _list_digest(_val_list(kind_of_data, data_dir)):
+            if listed and done[key].get('data_list') and done[key]['data_list'] != listed:
                 raise ValueError(f"{out/'zoo.csv'} holds {name} measured on {done[key]['videos']} videos of {done[key].get('data')}, not on those "
                                  f"{_val_list(kind_of_data, data_dir)} lists now: give another output folder, or delete that row to evaluate it again")
             continue
@@ -253,7 +254,7 @@ def reproduce_zoo(k600_dir=None, ssv2_dir=None, checkpoints=(), out='zoo_results
                           diff_top1=round(res['top1'] - entry['top1'], 2), diff_top5=round(res['top5'] - entry['top5'], 2),
                           ms_per_clip=round(1000 * per_clip, 3), eval_s_per_video=round(wall / res['videos'], 4),
                           dtype=precision, checkpoint=str(ckpts[name]), data=str(data_dir),
-                          data_list=_list_digest(_val_list(kind_of_data, data_dir)), **device_meta(device))
+                          data_list=listed, **device_meta(device))
         if is_main(): write_csv(_in_zoo_order(done), out/'zoo.csv')
     return _in_zoo_order(done)
 
